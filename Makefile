@@ -1,0 +1,48 @@
+# Two commands do all set-up on a fresh machine: `make run` (the local stack) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+.PHONY: install run test lint typecheck doctor pytest bench clean
+
+install: $(PY_STAMP) $(NPM_STAMP)
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## run: the local stack (Azurite, the Azure simulator, the local host on :7071); Ctrl-C stops it
+run: install
+	$(BIN)/python -m local.stack
+
+## test: lint, type-check, azure-functions-doctor, then every test (pytest starts and stops Azurite)
+test: lint typecheck doctor pytest
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(PY_STAMP)
+	$(BIN)/mypy
+
+doctor: $(PY_STAMP)
+	$(BIN)/azure-functions-doctor doctor --path . --profile full --summary-json $(VENV)/doctor.json
+	$(BIN)/python -c "import json,sys; s=json.load(open('$(VENV)/doctor.json')); print('doctor:', s); sys.exit(1 if s.get('failed') else 0)"
+
+pytest: install
+	$(BIN)/python -m pytest
+
+## bench: our chat run against a bare requests POST and the openai SDK (simulator, zero latency)
+bench: install
+	$(BIN)/python -m bench.chat
+
+clean:
+	rm -rf $(VENV) node_modules .azurite .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,29 @@
+"""Polysync's Azure OpenAI jobs as Azure Functions (v2 programming model).
+
+Only triggers and routes live here: each handler hands the request to one function of the
+`shared` package. Nothing is read or built at import time, so a missing setting can never
+break indexing ("0 functions found"); it fails the call that needs it with `NotConfigured`.
+"""
+
+import azure.functions as func
+
+from shared import runs, wiring
+from shared.web import handle
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+
+@app.route(route="chat/{deployment}", methods=["POST"])
+def chat_run(req: func.HttpRequest) -> func.HttpResponse:
+    deployment = req.route_params.get("deployment", "")
+    return handle("chat_run", lambda: runs.chat(deployment, req.get_body(), wiring.runner))
+
+
+@app.route(route="status/{run_id}", methods=["GET"])
+def run_status(req: func.HttpRequest) -> func.HttpResponse:
+    return handle("run_status", lambda: runs.run_status(req.route_params.get("run_id", "")))
+
+
+@app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    return handle("health", lambda: runs.health_report(*wiring.settings_or_problem()))

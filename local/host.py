@@ -1,0 +1,540 @@
+"""Serve a v2-model FunctionApp's HTTP functions over real HTTP, like `func start` does.
+
+Usage: `python -m local.host [--host 127.0.0.1] [--port 7071]` from the directory that holds
+`function_app.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hmac
+import importlib
+import inspect
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Literal, cast
+from urllib.parse import parse_qsl, unquote
+
+import azure.functions as func
+from azure.functions.decorators.http import HttpTrigger
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7071
+DEFAULT_ROUTE_PREFIX = "api"
+APP_MODULE = "function_app"
+APP_ATTRIBUTE = "app"
+
+MAX_BODY_BYTES = 100 * 1024 * 1024  # Azure Functions' request body limit
+MAX_URL_BYTES = 4096
+MAX_CHUNK_LINE_BYTES = 65536
+REQUEST_QUEUE_SIZE = 128
+# Idle keep-alive connections each hold a thread; Kestrel drops them after about two minutes.
+IDLE_CONNECTION_TIMEOUT_SECONDS = 120.0
+
+LANDING_TEXT = "Polysync Azure OpenAI local host"
+KEY_HEADER = "x-functions-key"
+KEY_QUERY_PARAM = "code"
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+LANDING_METHODS = frozenset({"GET", "HEAD"})
+# The host owns message framing; a function cannot override it.
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+
+SegmentKind = Literal["literal", "parameter", "catch_all"]
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class HostKeys:
+    """Keys to enforce like Azure; without them the host checks no keys, like `func start`."""
+
+    function_keys: frozenset[str]
+    master_key: str
+
+    def allow(self, auth_level: func.AuthLevel, key: str | None) -> bool:
+        if auth_level == func.AuthLevel.ANONYMOUS:
+            return True
+        if key is None:
+            return False
+        if _same_secret(key, self.master_key):
+            return True
+        if auth_level == func.AuthLevel.ADMIN:
+            return False
+        return any(_same_secret(key, candidate) for candidate in self.function_keys)
+
+
+@dataclass(frozen=True)
+class Segment:
+    kind: SegmentKind
+    text: str  # the literal text, or the parameter name
+    optional: bool = False
+    integer: bool = False
+
+    def accepts(self, value: str) -> bool:
+        if self.kind == "literal":
+            return value.casefold() == self.text.casefold()
+        return value != "" and (not self.integer or _is_int32(value))
+
+
+@dataclass(frozen=True)
+class Route:
+    function_name: str
+    template: str
+    methods: frozenset[str] | None  # None accepts every method
+    auth_level: func.AuthLevel
+    trigger_arg: str
+    function: Callable[..., Any] = field(repr=False, compare=False)
+    segments: tuple[Segment, ...] = field(repr=False, compare=False)
+
+    def allows(self, method: str) -> bool:
+        return self.methods is None or method in self.methods
+
+    def match(self, raw_segments: Sequence[str]) -> dict[str, str] | None:
+        """Route parameters when the raw (still percent-encoded) path fits the template."""
+        values: dict[str, str] = {}
+        for index, segment in enumerate(self.segments):
+            if segment.kind == "catch_all":
+                rest = unquote("/".join(raw_segments[index:]))
+                if rest:
+                    values[segment.text] = rest
+                return values
+            if index >= len(raw_segments):
+                return values if all(s.optional for s in self.segments[index:]) else None
+            value = unquote(raw_segments[index])
+            if not segment.accepts(value):
+                return None
+            if segment.kind == "parameter":
+                values[segment.text] = value
+        return values if len(raw_segments) == len(self.segments) else None
+
+
+class LocalHost:
+    def __init__(
+        self,
+        app: func.FunctionApp,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        route_prefix: str = DEFAULT_ROUTE_PREFIX,
+        keys: HostKeys | None = None,
+        log: Log | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.keys = keys
+        self.log: Log = log or _print_to_stderr
+        self.routes: list[Route] = discover_routes(app, route_prefix)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> LocalHost:
+        if self._server is not None:
+            raise RuntimeError("LocalHost is already running")
+        server = _Server((self.host, self.port), _Handler, self)
+        self._server = server
+        self.port = server.server_address[1]
+        self._thread = threading.Thread(
+            target=server.serve_forever, name=f"local-host-{self.port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server, self._thread = None, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join()
+
+    def find_route(
+        self, method: str, raw_segments: Sequence[str]
+    ) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes:
+            if not route.allows(method):
+                continue
+            route_params = route.match(raw_segments)
+            if route_params is not None:
+                return route, route_params
+        return None
+
+    def __enter__(self) -> LocalHost:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def discover_routes(app: func.FunctionApp, route_prefix: str) -> list[Route]:
+    routes: list[Route] = []
+    for function in app.get_functions():
+        trigger = function.get_trigger()
+        if not isinstance(trigger, HttpTrigger):
+            continue
+        user_function = function.get_user_function()
+        name = function.get_function_name() or user_function.__name__
+        template = trigger.route if trigger.route is not None else name
+        _check_trigger_argument(name, user_function, trigger.name)
+        routes.append(
+            Route(
+                function_name=name,
+                template=template,
+                methods=_method_names(trigger.methods),
+                auth_level=trigger.auth_level or func.AuthLevel.FUNCTION,
+                trigger_arg=trigger.name,
+                function=user_function,
+                segments=parse_template(f"{route_prefix}/{template}"),
+            )
+        )
+    return routes
+
+
+def _check_trigger_argument(name: str, function: Callable[..., Any], argument: str) -> None:
+    # The Python worker refuses to index such a function, so fail at startup as Azure would.
+    parameters = inspect.signature(function).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    if argument not in parameters and not takes_any:
+        raise ValueError(f"function {name!r} has no parameter {argument!r} for its HTTP trigger")
+
+
+def parse_template(template: str) -> tuple[Segment, ...]:
+    segments = tuple(_parse_segment(part) for part in _split_path(template))
+    for segment in segments[:-1]:
+        if segment.optional:
+            raise ValueError(f"route {template!r}: only the last segment may be optional")
+    return segments
+
+
+def _parse_segment(part: str) -> Segment:
+    if "{" not in part and "}" not in part:
+        return Segment("literal", part)
+    if not (part.startswith("{") and part.endswith("}")) or part.count("{") != 1:
+        raise ValueError(f"unsupported route segment {part!r}: one parameter per segment")
+    body = part[1:-1]
+    if body.startswith("*"):
+        return Segment("catch_all", body.lstrip("*").split(":")[0], optional=True)
+    optional = body.endswith("?")
+    name, *constraints = body.removesuffix("?").split(":")
+    if not name:
+        raise ValueError(f"route segment {part!r} has no parameter name")
+    return Segment("parameter", name, optional=optional, integer="int" in constraints)
+
+
+def _method_names(methods: Iterable[func.HttpMethod] | None) -> frozenset[str] | None:
+    if methods is None:
+        return None
+    return frozenset(str(method.value).upper() for method in methods)
+
+
+def _split_path(path: str) -> list[str]:
+    """Segments of a path, ignoring the leading slash and one trailing slash."""
+    parts = path.strip("/").split("/")
+    return [] if parts == [""] else parts
+
+
+def _is_int32(value: str) -> bool:
+    digits = value.removeprefix("-")
+    return digits.isascii() and digits.isdigit() and INT32_MIN <= int(value) <= INT32_MAX
+
+
+def _same_secret(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _print_to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = REQUEST_QUEUE_SIZE
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        local_host: LocalHost,
+    ) -> None:
+        self.local_host = local_host
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def track(self, connection: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.add(connection)
+
+    def untrack(self, connection: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.discard(connection)
+
+    def close_connections(self) -> None:
+        # Keep-alive connections would otherwise keep being served after stop().
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _RequestError(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_CONNECTION_TIMEOUT_SECONDS
+
+    @property
+    def local_host(self) -> LocalHost:
+        return cast(_Server, self.server).local_host
+
+    def setup(self) -> None:
+        super().setup()
+        cast(_Server, self.server).track(self.connection)
+
+    def finish(self) -> None:
+        cast(_Server, self.server).untrack(self.connection)
+        super().finish()
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # The default access log prints the request line, whose query string may hold a key.
+        pass
+
+    def _handle(self) -> None:
+        started = time.perf_counter()
+        path = self.path.partition("?")[0]
+        status = self._respond(path)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self.local_host.log(f"{self.command} {path[:MAX_URL_BYTES]} {status} {elapsed_ms:.1f}ms")
+
+    def _respond(self, path: str) -> int:
+        if len(self.path.encode()) > MAX_URL_BYTES:
+            return self._send_error(414)
+        found = self.local_host.find_route(self.command, _split_path(path))
+        if found is None:
+            if path == "/" and self.command in LANDING_METHODS:
+                return self._send(
+                    200,
+                    [("Content-Type", "text/plain; charset=utf-8")],
+                    f"{LANDING_TEXT}\n".encode(),
+                )
+            return self._send_error(404)
+        route, route_params = found
+        keys = self.local_host.keys
+        if keys is not None and not keys.allow(route.auth_level, self._given_key()):
+            return self._send_error(401)
+        try:
+            body = self._read_body()
+        except _RequestError as error:
+            return self._send_error(error.status, body_was_read=False)
+        return self._run(route, self._build_request(route_params, body))
+
+    def _run(self, route: Route, request: func.HttpRequest) -> int:
+        try:
+            status, headers, body = _render(_invoke(route, request))
+        except Exception as error:
+            self.local_host.log(
+                f"Function {route.function_name} failed: {type(error).__name__}: {error}"
+            )
+            return self._send(500, [], b"")
+        return self._send(status, headers, body)
+
+    def _given_key(self) -> str | None:
+        header_key = self.headers.get(KEY_HEADER)
+        if header_key is not None:
+            return header_key
+        return self._query_params().get(KEY_QUERY_PARAM)
+
+    def _query_params(self) -> dict[str, str]:
+        params: dict[str, str] = {}
+        for name, value in parse_qsl(self.path.partition("?")[2], keep_blank_values=True):
+            params.setdefault(name, value)
+        return params
+
+    def _request_headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            previous = headers.get(name)
+            headers[name] = value if previous is None else f"{previous}, {value}"
+        return headers
+
+    def _build_request(self, route_params: dict[str, str], body: bytes) -> func.HttpRequest:
+        return func.HttpRequest(
+            method=self.command,
+            url=f"{self.local_host.url}{self.path}",
+            headers=self._request_headers(),
+            params=self._query_params(),
+            route_params=route_params,
+            body=body,
+        )
+
+    def _has_body(self) -> bool:
+        length = self.headers.get("Content-Length")
+        return "Transfer-Encoding" in self.headers or (length is not None and length != "0")
+
+    def _read_body(self) -> bytes:
+        transfer_encoding = self.headers.get("Transfer-Encoding")
+        if transfer_encoding is not None:
+            if transfer_encoding.split(",")[-1].strip().lower() != "chunked":
+                raise _RequestError(400)
+            return self._read_chunked_body()
+        length = self._content_length()
+        if length > MAX_BODY_BYTES:
+            raise _RequestError(413)
+        return self.rfile.read(length)
+
+    def _content_length(self) -> int:
+        text = self.headers.get("Content-Length", "0").strip()
+        if not (text.isascii() and text.isdigit()):
+            raise _RequestError(400)
+        return int(text)
+
+    def _read_chunked_body(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while (size := self._chunk_size()) > 0:
+            total += size
+            if total > MAX_BODY_BYTES:
+                raise _RequestError(413)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(MAX_CHUNK_LINE_BYTES)
+        while self.rfile.readline(MAX_CHUNK_LINE_BYTES).strip():
+            pass  # trailers carry nothing a function can see
+        return b"".join(chunks)
+
+    def _chunk_size(self) -> int:
+        line = self.rfile.readline(MAX_CHUNK_LINE_BYTES)
+        try:
+            return int(line.split(b";")[0].strip(), 16)
+        except ValueError:
+            raise _RequestError(400) from None
+
+    def _send_error(self, status: int, *, body_was_read: bool | None = None) -> int:
+        # An unread request body would be parsed as the next request, so drop the connection.
+        unread = self._has_body() if body_was_read is None else not body_was_read
+        return self._send(status, [], b"", close=unread)
+
+    def _send(
+        self, status: int, headers: list[tuple[str, str]], body: bytes, *, close: bool = False
+    ) -> int:
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        return status
+
+
+def _invoke(route: Route, request: func.HttpRequest) -> func.HttpResponse:
+    result = route.function(**{route.trigger_arg: request})
+    if inspect.iscoroutine(result):
+        result = asyncio.run(result)
+    if isinstance(result, str):
+        return func.HttpResponse(result)
+    if not isinstance(result, func.HttpResponse):
+        raise TypeError(f"expected HttpResponse or str, got {type(result).__name__}")
+    return result
+
+
+def _render(response: func.HttpResponse) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body, validated before anything is written to the socket."""
+    status = int(response.status_code)
+    if not 100 <= status <= 599:
+        raise ValueError(f"invalid status code {status}")
+    headers = [
+        (str(name), str(value))
+        for name, value in response.headers.items()
+        if str(name).lower() not in FRAMING_HEADERS
+    ]
+    if not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("Content-Type", _content_type(response)))
+    for name, value in headers:
+        _check_header(name, value)
+    return status, headers, response.get_body()
+
+
+def _content_type(response: func.HttpResponse) -> str:
+    mimetype = str(response.mimetype)
+    # Matches the Python worker, which only names a charset for text/* types.
+    if mimetype.startswith("text/"):
+        return f"{mimetype}; charset={response.charset}"
+    return mimetype
+
+
+def _check_header(name: str, value: str) -> None:
+    text = f"{name}{value}"
+    if "\r" in text or "\n" in text or not name or ":" in name:
+        raise ValueError(f"invalid response header {name!r}")
+    text.encode("latin-1")
+
+
+def load_app(directory: str) -> func.FunctionApp:
+    sys.path.insert(0, directory)
+    module = importlib.import_module(APP_MODULE)
+    app = getattr(module, APP_ATTRIBUTE, None)
+    if not isinstance(app, func.FunctionApp):
+        raise SystemExit(f"{APP_MODULE}.{APP_ATTRIBUTE} is not an azure.functions.FunctionApp")
+    return app
+
+
+def describe(route: Route, url: str) -> str:
+    methods = ",".join(sorted(route.methods)) if route.methods else "ALL"
+    return f"  {route.function_name}: [{methods}] {url}/{route.template}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve function_app's HTTP functions locally.")
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    args = parser.parse_args(argv)
+    local_host = LocalHost(load_app(os.getcwd()), host=args.host, port=args.port).start()
+    prefix_url = f"{local_host.url}/{DEFAULT_ROUTE_PREFIX}"
+    _print_to_stderr(f"Serving on {local_host.url} (Ctrl-C to stop)")
+    for route in local_host.routes:
+        _print_to_stderr(describe(route, prefix_url))
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        local_host.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

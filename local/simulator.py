@@ -1,0 +1,1179 @@
+"""No-cloud simulator of Azure OpenAI and of the App Service managed-identity token endpoint.
+
+Tests use it in-process (``with Simulator() as sim: ...``); ``python -m local.simulator``
+serves it for local runs. It speaks real HTTP on a loopback socket, so the app's HTTP
+stack, credential chain and retry logic run unmodified; only the URLs change.
+
+Data plane (Azure OpenAI):
+    POST /openai/deployments/{deployment}/chat/completions?api-version=...
+    POST /openai/deployments/{deployment}/embeddings?api-version=...
+Managed identity (App Service protocol; azure-identity uses it when IDENTITY_ENDPOINT and
+IDENTITY_HEADER are set):
+    GET  /msi/token?api-version=2019-08-01&resource=...[&client_id=...]
+Control API (JSON, no auth, loopback only):
+    GET|DELETE /_sim/requests   GET|POST|DELETE /_sim/faults
+    GET|PUT    /_sim/deployments   PUT /_sim/latency
+
+A chat message containing ``[[filter-prompt]]`` is rejected by the simulated content filter
+(HTTP 400); one containing ``[[filter-completion]]`` yields an empty, filtered completion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import json
+import math
+import os
+import random
+import re
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field, fields, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import NoneType
+from typing import Any, Literal, Self, cast
+from urllib.parse import parse_qs, unquote, urlsplit
+
+COGNITIVE_SERVICES_AUDIENCE = "https://cognitiveservices.azure.com"
+IDENTITY_API_VERSION = "2019-08-01"
+TOKEN_PATH = "/msi/token"
+CONTROL_PREFIX = "/_sim"
+OPENAI_DEPLOYMENT_PATH = r"/openai/deployments/(?P<deployment>[^/]+)"
+TOKEN_PREFIX = "simtok-"
+DEFAULT_CLIENT_ID = "5e1f0000-5e1f-4000-8000-000000000001"
+REGION = "Sweden Central"
+SYSTEM_FINGERPRINT = "fp_sim"
+JSON_TYPE = "application/json"
+TEXT_TYPE = "text/plain; charset=utf-8"
+BINARY_TYPE = "application/octet-stream"
+
+PROMPT_FILTER_MARKER = "[[filter-prompt]]"
+COMPLETION_FILTER_MARKER = "[[filter-completion]]"
+CHAT_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+TOKENS_PER_MESSAGE = 4
+EMBEDDING_DECIMALS = 8
+ENCODING_FORMATS = ("float", "base64")
+# Azure quota: one unit of deployment capacity is 1,000 tokens and 6 requests per minute.
+TOKENS_PER_CAPACITY_UNIT = 1000
+REQUESTS_PER_CAPACITY_UNIT = 6
+DATED_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+REQUEST_QUEUE_SIZE = 128
+STOP_JOIN_TIMEOUT_S = 5.0
+SHUTDOWN_POLL_S = 0.05  # how long stop() waits for the accept loop to notice
+DEFAULT_CLI_PORT = 7072
+DEPLOYMENTS_FILE_ENV = "SIM_DEPLOYMENTS_FILE"
+
+BEARER_REJECTED = (
+    "Unauthorized. Access token is missing, invalid, audience is incorrect "
+    "(https://cognitiveservices.azure.com), or have expired."
+)
+KEY_REJECTED = (
+    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
+    "provide a valid key for an active subscription and use a correct regional API "
+    "endpoint for your resource."
+)
+DEPLOYMENT_NOT_FOUND = (
+    "The API deployment for this resource does not exist. If you created the deployment "
+    "within the last 5 minutes, please wait a moment and try again."
+)
+OPERATION_NOT_SUPPORTED = (
+    "The {operation} operation does not work with the specified model, {model}. Please "
+    "choose different model and try again. You can learn more about which models can be "
+    "used with each operation here: https://go.microsoft.com/fwlink/?linkid=2197993."
+)
+PROMPT_FILTERED = (
+    "The response was filtered due to the prompt triggering Azure OpenAI's content "
+    "management policy. Please modify your prompt and retry. To learn more about our "
+    "content filtering policies please read our documentation: "
+    "https://go.microsoft.com/fwlink/?linkid=2198766"
+)
+INVALID_JSON = (
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+    "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+    "sent was not valid JSON.)"
+)
+INVALID_INPUT = (
+    "'$.input' is invalid. Please check the API reference: "
+    "https://platform.openai.com/docs/api-reference."
+)
+RATE_LIMITED = (
+    "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version "
+    "2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. "
+    "Please retry after 1 second."
+)
+
+Plane = Literal["data", "token", "control"]
+FaultBody = bytes | str | dict[str, Any] | list[Any] | None
+
+DEPLOYMENT_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(("name", "model", "version", "sku_name"), (str,)),
+    **dict.fromkeys(("capacity", "dimensions"), (int,)),
+}
+FAULT_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(("method", "path", "content_type"), (str, NoneType)),
+    **dict.fromkeys(("times", "status"), (int, NoneType)),
+    "delay_s": (int, float),
+    "headers": (dict,),
+    "body": (bytes, str, dict, list, NoneType),
+    **dict.fromkeys(("drop", "cut"), (bool,)),
+}
+
+
+def _check_type(name: str, value: object, *types: type) -> None:
+    # bool is an int subclass; JSON true must not pass as a count.
+    if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+        expected = " or ".join(t.__name__ for t in types)
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}")
+
+
+def _check_fields(obj: object, expected: dict[str, tuple[type, ...]]) -> None:
+    for name, types in expected.items():
+        _check_type(name, getattr(obj, name), *types)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A model deployment the simulated account serves."""
+
+    name: str  # deployment name (what the data plane addresses)
+    model: str  # model family name, e.g. "gpt-4o"
+    version: str = "1"
+    sku_name: str = "Standard"
+    capacity: int = 10
+    dimensions: int = 1536  # embedding vector length, used for embedding models
+
+    def __post_init__(self) -> None:
+        _check_fields(self, DEPLOYMENT_FIELD_TYPES)
+        if not self.name or not self.model:
+            raise ValueError("name and model must not be empty")
+        if self.capacity < 0 or self.dimensions < 1:
+            raise ValueError("capacity must be >= 0 and dimensions >= 1")
+
+    @property
+    def is_embedding(self) -> bool:
+        return "embedding" in self.model.lower()
+
+    @property
+    def model_label(self) -> str:
+        """The ``model`` field of a chat answer, e.g. ``gpt-4o-2024-08-06``."""
+        dated = DATED_VERSION.fullmatch(self.version) is not None
+        return f"{self.model}-{self.version}" if dated else self.model
+
+
+DEFAULT_DEPLOYMENTS: tuple[Deployment, ...] = (
+    Deployment("gpt-4o", "gpt-4o", "2024-08-06", "GlobalStandard", 50),
+    Deployment("gpt-4o-mini", "gpt-4o-mini", "2024-07-18", "Standard", 30),
+    Deployment(
+        "text-embedding-3-small", "text-embedding-3-small", "1", "Standard", 120, dimensions=1536
+    ),
+)
+
+
+@dataclass
+class Fault:
+    """One injected fault.
+
+    Matches requests by method and path regex; applies to the next ``times`` matching
+    requests (None = forever). With ``path=None`` only data-plane requests match; the token
+    endpoint matches only an explicit ``path``; the control API is never faulted. With no
+    ``status``, ``drop`` or ``cut`` the fault is pure latency (``delay_s``).
+    """
+
+    method: str | None = None  # e.g. "POST"; None = any
+    path: str | None = None  # regex searched in the unquoted request path
+    times: int | None = 1
+    delay_s: float = 0.0  # sleep before acting (a slow answer)
+    status: int | None = None  # answer with this status instead of the normal handling
+    headers: dict[str, str] = field(default_factory=dict)
+    body: FaultBody = None  # dict/list -> JSON; str -> text
+    content_type: str | None = None
+    drop: bool = False  # close the connection before sending any byte
+    cut: bool = False  # full Content-Length, about half the body, then close
+
+    def __post_init__(self) -> None:
+        _check_fields(self, FAULT_FIELD_TYPES)
+        for name, value in self.headers.items():
+            _check_type(f"header {name!r}", value, str)
+        if self.method is not None:
+            self.method = self.method.upper()
+        if self.path is not None:
+            try:
+                re.compile(self.path)
+            except re.error as error:
+                raise ValueError(f"path is not a valid regex: {error}") from error
+        if self.times is not None and self.times < 1:
+            raise ValueError("times must be >= 1 (or None for forever)")
+        if self.delay_s < 0:
+            raise ValueError("delay_s must be >= 0")
+        if self.status is not None and not 100 <= self.status <= 599:
+            raise ValueError("status must be an HTTP status code")
+        if self.drop and self.cut:
+            raise ValueError("drop and cut are mutually exclusive")
+
+    def matches(self, method: str, path: str, *, data_plane: bool) -> bool:
+        if self.method is not None and self.method != method.upper():
+            return False
+        if self.path is None:
+            return data_plane
+        return re.search(self.path, path) is not None
+
+
+@dataclass
+class RecordedRequest:
+    """A request as the simulator received it, and what it answered (once it has)."""
+
+    method: str
+    path: str  # unquoted path, e.g. "/openai/deployments/gpt-4o/chat/completions"
+    raw_path: str  # as sent, still percent-encoded, without the query
+    query: dict[str, str]  # first value of each parameter
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+    response_status: int | None = None  # None while pending, or when the fault dropped it
+    response_headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-friendly view with the body as text (for the control API)."""
+        return {**asdict(self), "body": self.body.decode("utf-8", "replace")}
+
+
+def deployment_from_dict(data: Any) -> Deployment:
+    """Build a Deployment from its JSON form; raises TypeError/ValueError when invalid."""
+    return cast(Deployment, _dataclass_from_dict(Deployment, data))
+
+
+def fault_from_dict(data: Any) -> Fault:
+    """Build a Fault from its JSON form; a non-string, non-container body is sent as JSON."""
+    if isinstance(data, dict) and "body" in data:
+        body = data["body"]
+        if body is not None and not isinstance(body, str | dict | list):
+            data = {**data, "body": json.dumps(body)}
+            data.setdefault("content_type", JSON_TYPE)
+    return cast(Fault, _dataclass_from_dict(Fault, data))
+
+
+def load_deployments(path: str | os.PathLike[str]) -> list[Deployment]:
+    """Read a JSON list of Deployment field objects."""
+    with open(path, encoding="utf-8") as file:
+        data = json.load(file)
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a JSON list of deployments")
+    return [deployment_from_dict(item) for item in data]
+
+
+def _dataclass_from_dict(cls: type[Any], data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise TypeError(f"a {cls.__name__} must be a JSON object")
+    unknown = sorted(set(data) - {f.name for f in fields(cls)})
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
+    return cls(**data)
+
+
+@dataclass(frozen=True)
+class _IssuedToken:
+    audience: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
+
+
+class _Reject(Exception):
+    """Raised by validation to answer with ``response`` instead of continuing."""
+
+    def __init__(self, response: _Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> _Response:
+    extra = {name.lower(): value for name, value in (headers or {}).items()}
+    return _Response(status, json.dumps(payload).encode(), {"content-type": JSON_TYPE, **extra})
+
+
+def _azure_error(status: int, code: str, message: str) -> _Response:
+    return _json(status, {"error": {"code": code, "message": message}})
+
+
+def _identity_error(status: int, message: str) -> _Response:
+    return _json(status, {"statusCode": status, "message": message})
+
+
+def _invalid_request(message: str, param: str | None) -> _Reject:
+    error = {"message": message, "type": "invalid_request_error", "param": param, "code": None}
+    return _Reject(_json(400, {"error": error}))
+
+
+def _resource_not_found() -> _Response:
+    return _azure_error(404, "404", "Resource not found")
+
+
+class Simulator:
+    """Azure OpenAI + managed-identity simulator serving HTTP from a daemon thread."""
+
+    def __init__(
+        self,
+        deployments: Iterable[Deployment] = DEFAULT_DEPLOYMENTS,
+        *,
+        api_key: str = "sim-api-key",
+        identity_header: str = "sim-identity-header",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token_lifetime_s: int = 3600,
+        latency_s: float = 0.0,
+        verbose: bool = False,
+    ) -> None:
+        self.api_key = api_key
+        self.identity_header = identity_header
+        self.host = host
+        self.port = port
+        self.token_lifetime_s = token_lifetime_s
+        self.verbose = verbose
+        self._initial_deployments = _unique(deployments)
+        self._initial_latency_s = latency_s
+        self._lock = threading.Lock()
+        self._deployments = self._initial_deployments
+        self._latency_s = latency_s
+        self._tokens: dict[str, _IssuedToken] = {}
+        self._requests: list[RecordedRequest] = []
+        self._token_requests: list[RecordedRequest] = []
+        self._faults: list[Fault] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Bind (port 0 = a free port) and serve from a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError("simulator already running")
+        self._stopping = threading.Event()
+        self._server = _Server((self.host, self.port), self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_S},
+            name="aoai-simulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self._stopping.set()  # wakes handlers sleeping in delays
+        server.shutdown()
+        server.close_open_connections()
+        server.server_close()
+        thread.join(STOP_JOIN_TIMEOUT_S)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("simulator is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def identity_endpoint(self) -> str:
+        return self.url + TOKEN_PATH
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def latency_s(self) -> float:
+        return self._latency_s
+
+    @latency_s.setter
+    def latency_s(self, value: float) -> None:
+        _check_type("latency_s", value, int, float)
+        if value < 0:
+            raise ValueError("latency_s must be >= 0")
+        self._latency_s = float(value)
+
+    @property
+    def deployments(self) -> list[Deployment]:
+        with self._lock:
+            return list(self._deployments)
+
+    @deployments.setter
+    def deployments(self, value: Iterable[Deployment]) -> None:
+        self.set_deployments(value)
+
+    def set_deployments(self, deployments: Iterable[Deployment]) -> None:
+        checked = _unique(deployments)
+        with self._lock:
+            self._deployments = checked
+
+    def requests(self, path_contains: str | None = None) -> list[RecordedRequest]:
+        """Recorded data-plane requests (not token, not control), oldest first."""
+        with self._lock:
+            recorded = list(self._requests)
+        return [r for r in recorded if path_contains is None or path_contains in r.path]
+
+    def token_requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._token_requests)
+
+    def issued_tokens(self) -> dict[str, str]:
+        """Unexpired tokens this simulator issued, mapped to their audience."""
+        now = time.time()
+        with self._lock:
+            return {t: i.audience for t, i in self._tokens.items() if i.expires_at > now}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._token_requests.clear()
+
+    def add_fault(self, fault: Fault) -> None:
+        """Queue a fault. A copy is stored, so the caller's object is never mutated."""
+        with self._lock:
+            self._faults.append(replace(fault))
+
+    def faults(self) -> list[Fault]:
+        with self._lock:
+            return [replace(fault) for fault in self._faults]
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def reset(self) -> None:
+        """Forget requests and faults; restore the constructor's deployments and latency."""
+        self.clear()
+        self.clear_faults()
+        self.latency_s = self._initial_latency_s
+        self.set_deployments(self._initial_deployments)
+
+    # -- used by the request handlers --------------------------------------------------
+
+    def _record(self, request: RecordedRequest, plane: Plane) -> None:
+        with self._lock:
+            if plane == "data":
+                self._requests.append(request)
+            elif plane == "token":
+                self._token_requests.append(request)
+
+    def _take_fault(self, request: RecordedRequest, plane: Plane) -> Fault | None:
+        if plane == "control":
+            return None
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(request.method, request.path, data_plane=plane == "data"):
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times == 0:
+                            self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self._stopping.wait(seconds)
+
+    def _find_deployment(self, name: str) -> Deployment | None:
+        with self._lock:
+            return next((d for d in self._deployments if d.name == name), None)
+
+    def _issue_token(self, resource: str) -> tuple[str, int]:
+        token = TOKEN_PREFIX + uuid.uuid4().hex
+        now = time.time()
+        expires_at = int(now) + self.token_lifetime_s
+        with self._lock:
+            self._tokens = {t: i for t, i in self._tokens.items() if i.expires_at > now}
+            self._tokens[token] = _IssuedToken(resource.rstrip("/"), expires_at)
+        return token, expires_at
+
+    def _token_is_valid(self, token: str, audience: str) -> bool:
+        with self._lock:
+            issued = self._tokens.get(token)
+        if issued is None:
+            return False
+        return issued.audience == audience and issued.expires_at > time.time()
+
+    def _authorize_openai(self, request: RecordedRequest) -> None:
+        key = request.headers.get("api-key")
+        authorization = request.headers.get("authorization")
+        # Azure checks an api-key first and asks for one when no credential is sent at all.
+        if key is not None or authorization is None:
+            if key != self.api_key:
+                raise _Reject(_azure_error(401, "401", KEY_REJECTED))
+            return
+        scheme, _, token = authorization.partition(" ")
+        is_bearer = scheme.lower() == "bearer"
+        if not is_bearer or not self._token_is_valid(token.strip(), COGNITIVE_SERVICES_AUDIENCE):
+            raise _Reject(_json(401, {"statusCode": 401, "message": BEARER_REJECTED}))
+
+
+def _unique(deployments: Iterable[Deployment]) -> tuple[Deployment, ...]:
+    checked = tuple(deployments)
+    for deployment in checked:
+        _check_type("deployment", deployment, Deployment)
+    names = [d.name for d in checked]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate deployment names in {names}")
+    return checked
+
+
+# -- HTTP plumbing ---------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Idle keep-alive connections would make server_close() wait forever; stop() closes them.
+    block_on_close = False
+    request_queue_size = REQUEST_QUEUE_SIZE
+
+    def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
+        self.simulator = simulator
+        self._open: set[Any] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_open_connections(self) -> None:
+        with self._open_lock:
+            open_sockets = list(self._open)
+        for sock in open_sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], OSError):
+            return  # the client went away (or stop() closed the socket)
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "AzureOpenAISimulator/1.0"
+    # Headers and body go out in two writes; with Nagle on, a keep-alive client's delayed
+    # ACK stalls every answer by ~40 ms.
+    disable_nagle_algorithm = True
+
+    @property
+    def _simulator(self) -> Simulator:
+        return cast(_Server, self.server).simulator
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self._simulator.verbose:
+            super().log_message(format, *args)
+
+    def _dispatch(self) -> None:
+        sim = self._simulator
+        try:
+            request = self._read_request()
+        except _Reject as reject:  # unreadable framing: answer, then drop the connection
+            self.close_connection = True
+            self._send(reject.response)
+            return
+        plane = _plane(request.path)
+        sim._record(request, plane)
+        fault = sim._take_fault(request, plane)
+        if fault is not None:
+            sim._pause(fault.delay_s)
+            if fault.drop:
+                self._hang_up()
+                return
+        if fault is not None and fault.status is not None:
+            response = _fault_response(fault)
+        else:
+            response = _handle(sim, request)
+        if plane == "data":
+            sim._pause(sim.latency_s)
+            response = _with_data_plane_headers(response)
+        request.response_status, request.response_headers = response.status, response.headers
+        self._send(response, cut=fault is not None and fault.cut)
+
+    def _read_request(self) -> RecordedRequest:
+        split = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        return RecordedRequest(
+            method=self.command,
+            path=unquote(split.path),
+            raw_path=split.path,
+            query=query,
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=self._read_body(),
+        )
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding"):
+            raise _Reject(_azure_error(411, "411", "Length Required"))
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            raise _Reject(_azure_error(400, "400", "Invalid Content-Length"))
+        return self.rfile.read(length)
+
+    def _send(self, response: _Response, *, cut: bool = False) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            if name != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if not cut:
+            self.wfile.write(response.body)
+            return
+        self.wfile.write(response.body[: len(response.body) // 2])
+        self.wfile.flush()
+        self._hang_up()
+
+    def _hang_up(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _plane(path: str) -> Plane:
+    if path == TOKEN_PATH:
+        return "token"
+    if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+        return "control"
+    return "data"
+
+
+def _handle(sim: Simulator, request: RecordedRequest) -> _Response:
+    for route in ROUTES:
+        match = route.pattern.fullmatch(request.raw_path)
+        if match is None or route.method != request.method:
+            continue
+        params = {name: unquote(value) for name, value in match.groupdict().items()}
+        try:
+            if route.guard is not None:
+                route.guard(sim, request)
+            return route.handler(sim, request, params)
+        except _Reject as reject:
+            return reject.response
+        except Exception as error:  # a simulator bug: say so loudly, keep serving
+            traceback.print_exc()
+            return _azure_error(500, "SimulatorError", repr(error))
+    return _resource_not_found()
+
+
+def _with_data_plane_headers(response: _Response) -> _Response:
+    common = {
+        "content-type": JSON_TYPE,
+        "apim-request-id": str(uuid.uuid4()),
+        "x-ms-region": REGION,
+    }
+    return replace(response, headers={**common, **response.headers})
+
+
+def _fault_response(fault: Fault) -> _Response:
+    status = cast(int, fault.status)
+    body, content_type = _fault_body(fault.body, status)
+    headers = {
+        "content-type": fault.content_type or content_type,
+        "apim-request-id": str(uuid.uuid4()),
+        **{name.lower(): value for name, value in fault.headers.items()},
+    }
+    return _Response(status, body, headers)
+
+
+def _fault_body(body: FaultBody, status: int) -> tuple[bytes, str]:
+    if body is None:
+        message = RATE_LIMITED if status == 429 else "Simulated failure"
+        body = {"error": {"code": str(status), "message": message}}
+    if isinstance(body, bytes):
+        return body, BINARY_TYPE
+    if isinstance(body, str):
+        return body.encode(), TEXT_TYPE
+    return json.dumps(body).encode(), JSON_TYPE
+
+
+# -- managed identity ------------------------------------------------------------------
+
+
+def _token_endpoint(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    if request.headers.get("x-identity-header") != sim.identity_header:
+        return _identity_error(401, "X-IDENTITY-HEADER is missing or does not match.")
+    if request.query.get("api-version") != IDENTITY_API_VERSION:
+        return _identity_error(400, f"api-version must be {IDENTITY_API_VERSION}.")
+    resource = request.query.get("resource")
+    if not resource:
+        return _identity_error(400, "The 'resource' query parameter is required.")
+    token, expires_on = sim._issue_token(resource)
+    return _json(
+        200,
+        {
+            "access_token": token,
+            # App Service sends expires_on as a string of epoch seconds.
+            "expires_on": str(expires_on),
+            "resource": resource,
+            "token_type": "Bearer",
+            "client_id": request.query.get("client_id") or DEFAULT_CLIENT_ID,
+        },
+    )
+
+
+# -- Azure OpenAI data plane -----------------------------------------------------------
+
+
+def _openai_guard(sim: Simulator, request: RecordedRequest) -> None:
+    # Without api-version the gateway cannot route the call, so it answers 404 before auth.
+    if not request.query.get("api-version"):
+        raise _Reject(_resource_not_found())
+    sim._authorize_openai(request)
+
+
+def _deployment(sim: Simulator, name: str, *, operation: str, embedding: bool) -> Deployment:
+    deployment = sim._find_deployment(name)
+    if deployment is None:
+        raise _Reject(_azure_error(404, "DeploymentNotFound", DEPLOYMENT_NOT_FOUND))
+    if deployment.is_embedding != embedding:
+        message = OPERATION_NOT_SUPPORTED.format(operation=operation, model=deployment.model)
+        raise _Reject(_azure_error(400, "OperationNotSupported", message))
+    return deployment
+
+
+def _json_body(request: RecordedRequest) -> dict[str, Any]:
+    try:
+        payload = request.json()
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        raise _invalid_request(INVALID_JSON, None)
+    return payload
+
+
+def _json_type(value: object) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a decimal", str: "a string"}
+    names |= {list: "an array", dict: "an object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _success(deployment: Deployment, payload: dict[str, Any], tokens: int) -> _Response:
+    remaining_requests = deployment.capacity * REQUESTS_PER_CAPACITY_UNIT - 1
+    remaining_tokens = deployment.capacity * TOKENS_PER_CAPACITY_UNIT - tokens
+    headers = {
+        "x-ms-deployment-name": deployment.name,
+        "x-ratelimit-remaining-requests": str(max(0, remaining_requests)),
+        "x-ratelimit-remaining-tokens": str(max(0, remaining_tokens)),
+    }
+    return _json(200, payload, headers)
+
+
+def _count_words(text: str) -> int:
+    return len(text.split())
+
+
+def _chat_completions(
+    sim: Simulator, request: RecordedRequest, params: dict[str, str]
+) -> _Response:
+    deployment = _deployment(sim, params["deployment"], operation="chatCompletion", embedding=False)
+    payload = _json_body(request)
+    messages = _validated_messages(payload)
+    limit = _completion_limit(payload)
+    texts = [_content_text(message.get("content")) for message in messages]
+    if any(PROMPT_FILTER_MARKER in text for text in texts):
+        raise _Reject(_prompt_filtered())
+    prompt_tokens = sum(_count_words(text) + TOKENS_PER_MESSAGE for text in texts)
+    if any(COMPLETION_FILTER_MARKER in text for text in texts):
+        words: list[str] = []
+        finish_reason = "content_filter"
+    else:
+        user_texts = [t for m, t in zip(messages, texts, strict=True) if m["role"] == "user"]
+        last_user_words = _count_words(user_texts[-1]) if user_texts else 0
+        reply = f"Simulated reply from {deployment.name}: the last user message had "
+        words = (reply + f"{last_user_words} words.").split()
+        finish_reason = "length" if limit is not None and limit < len(words) else "stop"
+        words = words[:limit]
+    body = _chat_body(deployment, " ".join(words), finish_reason, prompt_tokens, len(words))
+    return _success(deployment, body, prompt_tokens + len(words))
+
+
+def _validated_messages(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    if "messages" not in payload:
+        raise _invalid_request("Missing required parameter: 'messages'.", "messages")
+    messages = payload["messages"]
+    if not isinstance(messages, list):
+        message = f"Invalid type for 'messages': expected an array, but got {_json_type(messages)}"
+        raise _invalid_request(message + " instead.", "messages")
+    if not messages:
+        raise _invalid_request("[] is too short - 'messages'", "messages")
+    for index, item in enumerate(messages):
+        where = f"'messages[{index}]"
+        if not isinstance(item, dict):
+            message = f"Invalid type for {where}': expected an object, but got {_json_type(item)}"
+            raise _invalid_request(message + " instead.", "messages")
+        if "role" not in item:
+            raise _invalid_request(f"Missing required parameter: {where}.role'.", "messages")
+        if item["role"] not in CHAT_ROLES:
+            message = f"Invalid value for {where}.role': {item['role']!r}. Supported values are: "
+            raise _invalid_request(message + ", ".join(map(repr, CHAT_ROLES)) + ".", "messages")
+        # An assistant turn that only carries tool calls legitimately has no content.
+        if "content" not in item and not item.get("tool_calls"):
+            raise _invalid_request(f"Missing required parameter: {where}.content'.", "messages")
+        if not isinstance(item.get("content"), str | list | None):
+            message = f"Invalid type for {where}.content': expected a string or an array"
+            raise _invalid_request(message + ".", "messages")
+    return messages
+
+
+def _completion_limit(payload: dict[str, Any]) -> int | None:
+    """Validate temperature and token limits; return the completion token limit, if any."""
+    _numeric_param(payload, "temperature", low=0, high=2)
+    limits: list[int | None] = [
+        _numeric_param(payload, name, low=1, integer=True)
+        for name in ("max_completion_tokens", "max_tokens")
+    ]
+    return next((limit for limit in limits if limit is not None), None)
+
+
+def _numeric_param(
+    payload: dict[str, Any], name: str, *, low: int, high: int | None = None, integer: bool = False
+) -> Any:
+    """Validate an optional number, worded like the OpenAI API; return it (or None)."""
+    value = payload.get(name)
+    if value is None:
+        return None
+    kind = "integer" if integer else "decimal"
+    if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
+        expected = "an integer" if integer else "a decimal"
+        message = f"Invalid type for '{name}': expected {expected}, but got {_json_type(value)}"
+        raise _invalid_request(message + " instead.", name)
+    if value < low:
+        bound = f"below minimum value. Expected a value >= {low}"
+    elif high is not None and value > high:
+        bound = f"above maximum value. Expected a value <= {high}"
+    else:
+        return value
+    raise _invalid_request(f"Invalid '{name}': {kind} {bound}, but got {value} instead.", name)
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # multimodal parts: count only the text ones
+        parts = [p.get("text") for p in content if isinstance(p, dict)]
+        return " ".join(p for p in parts if isinstance(p, str))
+    return ""
+
+
+def _safe_filter_results(*detected: str) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        category: {"filtered": False, "severity": "safe"}
+        for category in ("hate", "self_harm", "sexual", "violence")
+    }
+    results.update({name: {"filtered": False, "detected": False} for name in detected})
+    return results
+
+
+def _prompt_filtered() -> _Response:
+    results = _safe_filter_results("jailbreak")
+    results["hate"] = {"filtered": True, "severity": "high"}
+    error = {
+        "message": PROMPT_FILTERED,
+        "type": None,
+        "param": "prompt",
+        "code": "content_filter",
+        "status": 400,
+        "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": results},
+    }
+    return _json(400, {"error": error})
+
+
+def _chat_body(
+    deployment: Deployment,
+    content: str,
+    finish_reason: str,
+    prompt_tokens: int,
+    completion_tokens: int,
+) -> dict[str, Any]:
+    choice_filter = _safe_filter_results("protected_material_code", "protected_material_text")
+    if finish_reason == "content_filter":
+        choice_filter["violence"] = {"filtered": True, "severity": "medium"}
+    return {
+        "id": "chatcmpl-" + uuid.uuid4().hex[:29],
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": deployment.model_label,
+        "system_fingerprint": SYSTEM_FINGERPRINT,
+        "prompt_filter_results": [
+            {"prompt_index": 0, "content_filter_results": _safe_filter_results("jailbreak")}
+        ],
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": finish_reason,
+                "logprobs": None,
+                "message": {"role": "assistant", "content": content, "refusal": None},
+                "content_filter_results": choice_filter,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0},
+        },
+    }
+
+
+def _embeddings(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    deployment = _deployment(sim, params["deployment"], operation="embeddings", embedding=True)
+    payload = _json_body(request)
+    inputs = _validated_inputs(payload)
+    full = deployment.dimensions
+    dimensions = _numeric_param(payload, "dimensions", low=1, high=full, integer=True) or full
+    encoding = payload.get("encoding_format") or "float"
+    if encoding not in ENCODING_FORMATS:
+        message = f"Invalid value for 'encoding_format': {encoding!r}. Supported: float, base64."
+        raise _invalid_request(message, "encoding_format")
+    data = [
+        {
+            "object": "embedding",
+            "index": index,
+            "embedding": _encoded(_vector(text, full, dimensions), encoding),
+        }
+        for index, text in enumerate(inputs)
+    ]
+    tokens = sum(max(1, _count_words(text)) for text in inputs)
+    usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+    body = {"object": "list", "model": deployment.model, "data": data, "usage": usage}
+    return _success(deployment, body, tokens)
+
+
+def _validated_inputs(payload: dict[str, Any]) -> list[str]:
+    if "input" not in payload:
+        raise _invalid_request("Missing required parameter: 'input'.", "input")
+    value = payload["input"]
+    inputs = [value] if isinstance(value, str) else value
+    if not isinstance(inputs, list) or not inputs:
+        raise _invalid_request(INVALID_INPUT, "input")
+    if not all(isinstance(text, str) and text for text in inputs):
+        raise _invalid_request(INVALID_INPUT, "input")
+    return inputs
+
+
+def _vector(text: str, full_dimensions: int, dimensions: int) -> list[float]:
+    # Like text-embedding-3, a shortened vector is the renormalised prefix of the full one.
+    seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+    rng = random.Random(seed)
+    raw = [rng.gauss(0.0, 1.0) for _ in range(full_dimensions)][:dimensions]
+    norm = math.sqrt(sum(value * value for value in raw)) or 1.0
+    return [round(value / norm, EMBEDDING_DECIMALS) for value in raw]
+
+
+def _encoded(vector: list[float], encoding: str) -> list[float] | str:
+    if encoding == "float":
+        return vector
+    # The openai SDK asks for base64 by default: little-endian float32, base64-encoded.
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
+
+
+# -- control API -----------------------------------------------------------------------
+
+
+def _control_body(request: RecordedRequest) -> Any:
+    try:
+        return request.json()
+    except ValueError as error:
+        raise _Reject(_azure_error(400, "BadRequest", f"invalid JSON: {error}")) from error
+
+
+@contextlib.contextmanager
+def _invalid_as_bad_request() -> Iterator[None]:
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        raise _Reject(_azure_error(400, "BadRequest", str(error))) from error
+
+
+def _fault_to_json(fault: Fault) -> dict[str, Any]:
+    data = asdict(fault)
+    if isinstance(fault.body, bytes):
+        data["body"] = fault.body.decode("utf-8", "replace")
+    return data
+
+
+def _get_requests(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    return _json(200, [recorded.to_json() for recorded in sim.requests()])
+
+
+def _delete_requests(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    sim.clear()
+    return _json(200, {"cleared": True})
+
+
+def _get_faults(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    return _json(200, [_fault_to_json(fault) for fault in sim.faults()])
+
+
+def _post_fault(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    data = _control_body(request)
+    with _invalid_as_bad_request():
+        fault = fault_from_dict(data)
+    sim.add_fault(fault)
+    return _json(201, _fault_to_json(fault))
+
+
+def _delete_faults(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    sim.clear_faults()
+    return _json(200, {"cleared": True})
+
+
+def _get_deployments(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    return _json(200, [asdict(deployment) for deployment in sim.deployments])
+
+
+def _put_deployments(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    data = _control_body(request)
+    if not isinstance(data, list):
+        raise _Reject(_azure_error(400, "BadRequest", "expected a JSON list of deployments"))
+    with _invalid_as_bad_request():
+        sim.set_deployments(deployment_from_dict(item) for item in data)
+    return _get_deployments(sim, request, params)
+
+
+def _put_latency(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    data = _control_body(request)
+    if not isinstance(data, dict) or "latency_s" not in data:
+        raise _Reject(_azure_error(400, "BadRequest", 'expected {"latency_s": <seconds>}'))
+    with _invalid_as_bad_request():
+        sim.latency_s = data["latency_s"]
+    return _json(200, {"latency_s": sim.latency_s})
+
+
+# -- route table -----------------------------------------------------------------------
+
+RouteHandler = Callable[[Simulator, RecordedRequest, dict[str, str]], _Response]
+RouteGuard = Callable[[Simulator, RecordedRequest], None]
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    pattern: re.Pattern[str]  # full-matched against the raw (still percent-encoded) path
+    handler: RouteHandler  # receives the named groups, percent-decoded
+    guard: RouteGuard | None = None  # checks run before the handler (api-version, auth)
+
+
+def _row(
+    method: str, pattern: str, handler: RouteHandler, guard: RouteGuard | None = None
+) -> _Route:
+    return _Route(method, re.compile(pattern), handler, guard)
+
+
+# New surfaces are new rows: ARM deployment listing (GET /subscriptions/{sub}/resourceGroups/
+# {rg}/providers/Microsoft.CognitiveServices/accounts/{account}/deployments, with its own
+# management-plane guard) and /openai/files and /openai/batches (with _openai_guard).
+ROUTES: tuple[_Route, ...] = (
+    _row("GET", re.escape(TOKEN_PATH), _token_endpoint),
+    _row("POST", OPENAI_DEPLOYMENT_PATH + r"/chat/completions", _chat_completions, _openai_guard),
+    _row("POST", OPENAI_DEPLOYMENT_PATH + r"/embeddings", _embeddings, _openai_guard),
+    _row("GET", r"/_sim/requests", _get_requests),
+    _row("DELETE", r"/_sim/requests", _delete_requests),
+    _row("GET", r"/_sim/faults", _get_faults),
+    _row("POST", r"/_sim/faults", _post_fault),
+    _row("DELETE", r"/_sim/faults", _delete_faults),
+    _row("GET", r"/_sim/deployments", _get_deployments),
+    _row("PUT", r"/_sim/deployments", _put_deployments),
+    _row("PUT", r"/_sim/latency", _put_latency),
+)
+
+
+# -- CLI -------------------------------------------------------------------------------
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.simulator",
+        description="Serve a simulated Azure OpenAI + managed-identity endpoint.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=DEFAULT_CLI_PORT)
+    parser.add_argument(
+        "--deployments",
+        default=os.environ.get(DEPLOYMENTS_FILE_ENV),
+        metavar="FILE.json",
+        help=f"JSON list of deployments (default: ${DEPLOYMENTS_FILE_ENV}, else built-ins)",
+    )
+    parser.add_argument("--latency-s", type=float, default=0.0)
+    parser.add_argument("--api-key", default="sim-api-key")
+    parser.add_argument("--identity-header", default="sim-identity-header")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGINT (Ctrl-C) or SIGTERM."""
+    args = _parse_args(argv)
+    try:
+        deployments = load_deployments(args.deployments) if args.deployments else None
+    except (OSError, TypeError, ValueError) as error:
+        print(f"cannot load deployments from {args.deployments}: {error}", file=sys.stderr)
+        return 2
+    simulator = Simulator(
+        DEFAULT_DEPLOYMENTS if deployments is None else deployments,
+        api_key=args.api_key,
+        identity_header=args.identity_header,
+        host=args.host,
+        port=args.port,
+        latency_s=args.latency_s,
+        verbose=args.verbose,
+    ).start()
+    print(f"Azure OpenAI simulator: {simulator.url}", flush=True)
+    print(f"Identity endpoint:      {simulator.identity_endpoint}", flush=True)
+    print(f"Deployments:            {', '.join(d.name for d in simulator.deployments)}", flush=True)
+    done = threading.Event()
+    # Explicit handlers: a shell starting us in the background (make run &) ignores SIGINT.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: done.set())
+    try:
+        while not done.wait(1.0):
+            pass
+    finally:
+        simulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

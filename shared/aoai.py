@@ -1,0 +1,93 @@
+"""The Azure OpenAI data plane: the calls the runs make, and the errors its answers mean."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from pydantic import ValidationError
+
+from shared.errors import DeploymentNotFound, UpstreamBadResponse, UpstreamError
+from shared.http import (
+    Deadline,
+    HeaderFactory,
+    RetryPolicy,
+    UpstreamResponse,
+    error_for_status,
+    send,
+)
+from shared.models import ChatCompletion
+
+AUTH_HINT = (
+    "Grant the Function App's managed identity the 'Cognitive Services OpenAI User' role on the "
+    "Azure OpenAI resource (or check AZURE_OPENAI_API_KEY in api_key mode)."
+)
+
+
+class AzureOpenAI:
+    def __init__(
+        self,
+        session: requests.Session,
+        *,
+        endpoint: str,
+        api_version: str,
+        auth_headers: HeaderFactory,
+        policy: RetryPolicy,
+    ) -> None:
+        self._session = session
+        self._endpoint = endpoint
+        self._api_version = api_version
+        self._auth_headers = auth_headers
+        self._policy = policy
+
+    def deployment_url(self, deployment: str, operation: str) -> str:
+        # Deployment names are validated before this, and percent-encoded anyway.
+        return (
+            f"{self._endpoint}/openai/deployments/{quote(deployment, safe='')}/{operation}"
+            f"?api-version={quote(self._api_version, safe='')}"
+        )
+
+    def create_chat_completion(
+        self, deployment: str, body: dict[str, Any], deadline: Deadline
+    ) -> tuple[ChatCompletion, UpstreamResponse]:
+        response = self._post(self.deployment_url(deployment, "chat/completions"), body, deadline)
+        return _parse(ChatCompletion, response), response
+
+    def _post(self, url: str, body: dict[str, Any], deadline: Deadline) -> UpstreamResponse:
+        response = send(
+            self._session,
+            "POST",
+            url,
+            auth_headers=self._auth_headers,
+            deadline=deadline,
+            policy=self._policy,
+            json_body=body,
+        )
+        if not 200 <= response.status < 300:
+            raise error_for_status(response, auth_hint=AUTH_HINT, not_found=_not_found)
+        return response
+
+
+def _not_found(response: UpstreamResponse, code: str | None, message: str | None) -> UpstreamError:
+    return DeploymentNotFound(
+        "Azure OpenAI has no deployment of this name. Re-run discovery (POST /api/discovery) and "
+        "check the job's 'Deployment Name' attribute in the job registry."
+        + (f" Azure said: {message}" if message and code == "DeploymentNotFound" else ""),
+        upstream_status=response.status,
+        request_id=response.request_id,
+        upstream_code=code,
+    )
+
+
+def _parse(model: type[ChatCompletion], response: UpstreamResponse) -> ChatCompletion:
+    data = response.json()
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise UpstreamBadResponse(
+            "Azure's answer lacks the fields the run reads: "
+            + ", ".join(sorted({".".join(map(str, e["loc"])) for e in exc.errors()})),
+            upstream_status=response.status,
+            request_id=response.request_id,
+        ) from None

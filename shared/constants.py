@@ -1,0 +1,65 @@
+"""Every tunable of the app in one place (timeouts, retry policy, caches, limits).
+
+Settings (design §9) override some of these per deployment; the names below are the defaults
+and the fixed values that are not worth a setting.
+"""
+
+from typing import Final
+
+# --- Azure OpenAI data plane ---------------------------------------------------------------
+DEFAULT_API_VERSION: Final = "2024-10-21"
+DEFAULT_AOAI_SCOPE: Final = "https://cognitiveservices.azure.com/.default"
+DEFAULT_ARM_ENDPOINT: Final = "https://management.azure.com"
+ARM_DEPLOYMENTS_API_VERSION: Final = "2023-05-01"
+
+# --- Calls to Azure: timeouts and the retry policy (design §8) ------------------------------
+CONNECT_TIMEOUT_S: Final = 10.0
+DEFAULT_READ_TIMEOUT_S: Final = 120.0  # AOAI_TIMEOUT_S
+DEFAULT_RUN_DEADLINE_S: Final = 200.0  # RUN_DEADLINE_S: under the 230 s HTTP limit of Functions
+DEFAULT_MAX_ATTEMPTS: Final = 3  # AOAI_MAX_ATTEMPTS
+RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+BACKOFF_INITIAL_S: Final = 0.5
+BACKOFF_MAX_S: Final = 8.0
+BACKOFF_JITTER: Final = 0.25  # the delay is cut by up to this fraction, at random
+# A server-suggested wait longer than this is not taken even inside the deadline: the caller
+# (Polysync, with its own retry policy) is told to come back later instead of holding a
+# connection open (the same idea as openai-python's cap on Retry-After).
+MAX_RETRY_WAIT_S: Final = 60.0
+# The deadline keeps this much time for the answer to travel back to the caller.
+DEADLINE_MARGIN_S: Final = 0.05
+
+# --- HTTP connection pool ------------------------------------------------------------------
+# Sized for the Functions Python worker's default of up to 32 concurrent invocations.
+POOL_CONNECTIONS: Final = 4
+POOL_MAXSIZE: Final = 64
+
+# --- Requests from Polysync ----------------------------------------------------------------
+DEFAULT_MAX_REQUEST_BYTES: Final = 8 * 1024 * 1024  # MAX_REQUEST_BYTES
+DEPLOYMENT_NAME_MAX_LEN: Final = 64
+BATCH_SUFFIX: Final = "::batch"
+
+# --- Job registry (Table storage) ----------------------------------------------------------
+DEFAULT_JOB_DEFINITIONS_TABLE: Final = "JobDefinitions"
+# A definition read from storage is reused for this long before it is read again; when storage
+# is unreachable, the last definition read is used however old it is.
+REGISTRY_CACHE_TTL_S: Final = 60.0
+REGISTRY_CONNECT_TIMEOUT_S: Final = 3.0
+REGISTRY_READ_TIMEOUT_S: Final = 5.0
+REGISTRY_RETRY_TOTAL: Final = 1
+
+# --- Job types (design §7) -----------------------------------------------------------------
+JOB_TYPE_CHAT: Final = "Azure OpenAI Chat Completion"
+JOB_TYPE_EMBEDDING: Final = "Azure OpenAI Embedding"
+JOB_TYPE_BATCH: Final = "Azure OpenAI Batch Job"
+
+# --- Job attribute names (set by administrators on a definition) ---------------------------
+ATTR_DEPLOYMENT_NAME: Final = "Deployment Name"
+ATTR_SYSTEM_PROMPT: Final = "OpenAI System Prompt"
+ATTR_MAX_TOKENS: Final = "OpenAI Max Tokens"
+ATTR_TEMPERATURE: Final = "OpenAI Temperature"
+
+PORTAL_MONITOR_URL: Final = (
+    "https://portal.azure.com/#@/resource/subscriptions/{subscription}/resourceGroups/"
+    "{resource_group}/providers/Microsoft.CognitiveServices/accounts/{account}/overview"
+)
+REGISTRY_CACHE_MAX_ENTRIES: Final = 1024  # bounds memory when callers try many External Ids

@@ -1,0 +1,176 @@
+"""The app's one error tree, and the one table that maps it to HTTP status (design §3).
+
+    AppError
+    ├── InvalidRequest            400  body not JSON / not an object, a field wrong or missing
+    ├── InvalidDeploymentName     400
+    ├── InvalidRunId              400
+    ├── PayloadTooLarge           413
+    ├── InvalidInputModel         422  job type does not fit the deployment
+    ├── NotConfigured             500  a required setting is missing or invalid
+    ├── InvalidJobDefinition      500  a registry entity an administrator edited is unreadable
+    ├── InternalError             500  a bug (never carries a stack trace or upstream text)
+    ├── RegistryUnavailable       503  storage unreachable and no definition known
+    └── UpstreamError                  Azure answered badly, or not at all
+        ├── DeploymentNotFound    404
+        ├── UpstreamRejected      422  Azure's 400 (content filter, unsupported parameter, ...)
+        ├── UpstreamAuthFailed    502  Azure's 401/403
+        ├── UpstreamUnavailable   502  5xx after retries, connection failures
+        ├── UpstreamBadResponse   502  an answer we cannot read
+        ├── RateLimited           503  still throttled after retries (carries Retry-After)
+        └── UpstreamTimeout       504  the run's deadline passed
+
+Exceptions from `requests` and azure SDKs are translated into these at one boundary each
+(`shared.http`, `shared.registry`, `shared.identity`) with `raise ... from exc`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    """An error with a stable code that reaches the caller as a JSON body."""
+
+    code = "InternalError"
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.run_id: str | None = None
+        self.retry_after_s: int | None = None
+
+    def body_fields(self) -> dict[str, Any]:
+        """The `error` object of the response body."""
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            error["details"] = self.details
+        return error
+
+
+class InvalidRequest(AppError):
+    code = "InvalidRequest"
+
+
+class InvalidDeploymentName(AppError):
+    code = "InvalidDeploymentName"
+
+
+class InvalidRunId(AppError):
+    code = "InvalidRunId"
+
+
+class PayloadTooLarge(AppError):
+    code = "PayloadTooLarge"
+
+
+class InvalidInputModel(AppError):
+    code = "InvalidInputModel"
+
+
+class NotConfigured(AppError):
+    code = "NotConfigured"
+
+
+class InvalidJobDefinition(AppError):
+    code = "InvalidJobDefinition"
+
+
+class InternalError(AppError):
+    code = "InternalError"
+
+
+class RegistryUnavailable(AppError):
+    code = "RegistryUnavailable"
+
+
+class UpstreamError(AppError):
+    """Azure answered with an error, or could not be reached or read."""
+
+    code = "UpstreamUnavailable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        upstream_status: int | None = None,
+        request_id: str | None = None,
+        upstream_code: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.upstream_status = upstream_status
+        self.request_id = request_id
+        self.upstream_code = upstream_code
+        self.extra = extra or {}
+
+    def body_fields(self) -> dict[str, Any]:
+        error = super().body_fields()
+        if self.upstream_code and self.upstream_code != self.code:
+            error["upstream_code"] = self.upstream_code
+        error.update(self.extra)
+        return error
+
+
+class DeploymentNotFound(UpstreamError):
+    code = "DeploymentNotFound"
+
+
+class UpstreamRejected(UpstreamError):
+    """Azure's 400; the code reaching the caller is Azure's own (e.g. `content_filter`)."""
+
+    code = "UpstreamRejected"
+
+    def body_fields(self) -> dict[str, Any]:
+        error = super().body_fields()
+        error["code"] = self.upstream_code or self.code
+        error.pop("upstream_code", None)
+        return error
+
+
+class UpstreamAuthFailed(UpstreamError):
+    code = "UpstreamAuthFailed"
+
+
+class UpstreamUnavailable(UpstreamError):
+    code = "UpstreamUnavailable"
+
+
+class UpstreamBadResponse(UpstreamError):
+    code = "UpstreamBadResponse"
+
+
+class RateLimited(UpstreamError):
+    code = "RateLimited"
+
+
+class UpstreamTimeout(UpstreamError):
+    code = "UpstreamTimeout"
+
+
+HTTP_STATUS: dict[type[AppError], int] = {
+    InvalidRequest: 400,
+    InvalidDeploymentName: 400,
+    InvalidRunId: 400,
+    PayloadTooLarge: 413,
+    InvalidInputModel: 422,
+    NotConfigured: 500,
+    InvalidJobDefinition: 500,
+    InternalError: 500,
+    RegistryUnavailable: 503,
+    DeploymentNotFound: 404,
+    UpstreamRejected: 422,
+    UpstreamAuthFailed: 502,
+    UpstreamUnavailable: 502,
+    UpstreamBadResponse: 502,
+    RateLimited: 503,
+    UpstreamTimeout: 504,
+}
+
+
+def http_status(error: AppError) -> int:
+    """The HTTP status of an error: the entry of its nearest class in `HTTP_STATUS`."""
+    for cls in type(error).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 500

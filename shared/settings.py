@@ -1,0 +1,161 @@
+"""Validated app settings (design §9), read from the environment (app settings in Azure).
+
+Nothing here is read at import time: `load_settings` runs on the first call that needs the
+settings, so a missing setting fails that call with `NotConfigured` naming it and never breaks
+the host's indexing of `function_app.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+from shared import constants as c
+from shared.errors import NotConfigured
+
+# Azure's rule for account names (ARM spec `accountNameParameter`).
+AccountName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,63}$")]
+TableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$")]
+
+# Names of the environment variables that the process-wide objects depend on: when one of them
+# changes, `shared.wiring` builds the objects again. The identity ones are read by azure-identity.
+SETTING_NAMES: tuple[str, ...] = (
+    "AZURE_OPENAI_ACCOUNT",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_VERSION",
+    "AZURE_OPENAI_AUTH",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_CLIENT_ID",
+    "AZURE_SUBSCRIPTION_ID",
+    "AZURE_RESOURCE_GROUP",
+    "AZURE_RESOURCE_MANAGER_ENDPOINT",
+    "AZURE_OPENAI_SCOPE",
+    "AzureWebJobsStorage",
+    "AzureWebJobsStorage__tableServiceUri",
+    "JOB_DEFINITIONS_TABLE",
+    "MAX_REQUEST_BYTES",
+    "AOAI_TIMEOUT_S",
+    "RUN_DEADLINE_S",
+    "AOAI_MAX_ATTEMPTS",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+)
+
+
+class Settings(BaseModel):
+    """The app's settings; every field is named after its app setting."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    account: AccountName | None = Field(None, alias="AZURE_OPENAI_ACCOUNT")
+    endpoint_override: AnyHttpUrl | None = Field(None, alias="AZURE_OPENAI_ENDPOINT")
+    api_version: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z.-]{1,40}$")] = Field(
+        c.DEFAULT_API_VERSION, alias="AZURE_OPENAI_API_VERSION"
+    )
+    auth: Literal["aad", "api_key"] = Field("aad", alias="AZURE_OPENAI_AUTH")
+    api_key: str | None = Field(None, alias="AZURE_OPENAI_API_KEY", repr=False)
+    client_id: str | None = Field(None, alias="AZURE_CLIENT_ID")
+    subscription_id: str | None = Field(None, alias="AZURE_SUBSCRIPTION_ID")
+    resource_group: str | None = Field(None, alias="AZURE_RESOURCE_GROUP")
+    arm_endpoint: AnyHttpUrl = Field(
+        AnyHttpUrl(c.DEFAULT_ARM_ENDPOINT), alias="AZURE_RESOURCE_MANAGER_ENDPOINT"
+    )
+    aoai_scope: str = Field(c.DEFAULT_AOAI_SCOPE, alias="AZURE_OPENAI_SCOPE")
+    storage_connection: str | None = Field(None, alias="AzureWebJobsStorage", repr=False)
+    storage_table_uri: AnyHttpUrl | None = Field(None, alias="AzureWebJobsStorage__tableServiceUri")
+    job_definitions_table: TableName = Field(
+        c.DEFAULT_JOB_DEFINITIONS_TABLE, alias="JOB_DEFINITIONS_TABLE"
+    )
+    max_request_bytes: int = Field(c.DEFAULT_MAX_REQUEST_BYTES, ge=1, alias="MAX_REQUEST_BYTES")
+    read_timeout_s: float = Field(c.DEFAULT_READ_TIMEOUT_S, gt=0, le=230, alias="AOAI_TIMEOUT_S")
+    run_deadline_s: float = Field(c.DEFAULT_RUN_DEADLINE_S, gt=0, lt=230, alias="RUN_DEADLINE_S")
+    max_attempts: int = Field(c.DEFAULT_MAX_ATTEMPTS, ge=1, le=10, alias="AOAI_MAX_ATTEMPTS")
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def openai_endpoint(self) -> str:
+        """The data-plane base URL, without a trailing slash."""
+        if self.endpoint_override is not None:
+            return str(self.endpoint_override).rstrip("/")
+        return f"https://{self.require_account()}.openai.azure.com"
+
+    @property
+    def arm_base(self) -> str:
+        return str(self.arm_endpoint).rstrip("/")
+
+    @property
+    def arm_scope(self) -> str:
+        return f"{self.arm_base}/.default"
+
+    def require_account(self) -> str:
+        if not self.account:
+            raise NotConfigured(
+                "Setting AZURE_OPENAI_ACCOUNT is missing: set it to the Azure OpenAI resource name."
+            )
+        return self.account
+
+    def require_api_key(self) -> str:
+        if not self.api_key:
+            raise NotConfigured(
+                "Setting AZURE_OPENAI_API_KEY is missing: it is required when "
+                "AZURE_OPENAI_AUTH is api_key."
+            )
+        return self.api_key
+
+    def monitor_url(self) -> str | None:
+        """The portal page of the resource, when subscription and resource group are set."""
+        if not (self.account and self.subscription_id and self.resource_group):
+            return None
+        return c.PORTAL_MONITOR_URL.format(
+            subscription=self.subscription_id,
+            resource_group=self.resource_group,
+            account=self.account,
+        )
+
+    def missing(self) -> list[str]:
+        """Settings a complete deployment needs that are not set (shown by /api/health)."""
+        needed = {
+            "AZURE_OPENAI_ACCOUNT": self.account,
+            "AzureWebJobsStorage": self.storage_connection or self.storage_table_uri,
+            "AZURE_SUBSCRIPTION_ID": self.subscription_id,
+            "AZURE_RESOURCE_GROUP": self.resource_group,
+        }
+        if self.auth == "api_key":
+            needed["AZURE_OPENAI_API_KEY"] = self.api_key
+        return [name for name, value in needed.items() if not value]
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Validate the settings found in `env`; blank values count as unset.
+
+    Raises NotConfigured naming every invalid setting (never its value: it may be a secret).
+    """
+    present = {name: value.strip() for name, value in env.items() if value and value.strip()}
+    try:
+        return Settings.model_validate(present)
+    except ValidationError as exc:
+        names = sorted({str(err["loc"][0]) for err in exc.errors() if err["loc"]})
+        raise NotConfigured(
+            "Invalid app settings: " + ", ".join(names) + ". See the settings table in README.md.",
+            details=[
+                {"setting": str(err["loc"][0]), "problem": err["msg"]}
+                for err in exc.errors()
+                if err["loc"]
+            ],
+        ) from None

@@ -1,0 +1,141 @@
+"""Settings validation and the registry's cache, with a hand-written fake table."""
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError
+
+from shared import errors
+from shared.registry import JobRegistry
+from shared.settings import load_settings
+
+
+def test_defaults_and_derived_endpoint():
+    settings = load_settings({"AZURE_OPENAI_ACCOUNT": "my-aoai"})
+    assert settings.openai_endpoint == "https://my-aoai.openai.azure.com"
+    assert settings.api_version == "2024-10-21"
+    assert settings.auth == "aad"
+    assert settings.aoai_scope == "https://cognitiveservices.azure.com/.default"
+    assert settings.arm_scope == "https://management.azure.com/.default"
+    assert (settings.read_timeout_s, settings.run_deadline_s, settings.max_attempts) == (
+        120,
+        200,
+        3,
+    )
+    assert settings.max_request_bytes == 8 * 1024 * 1024
+    assert settings.job_definitions_table == "JobDefinitions"
+
+
+def test_endpoint_override_drops_the_trailing_slash():
+    settings = load_settings({"AZURE_OPENAI_ENDPOINT": "http://127.0.0.1:9/"})
+    assert settings.openai_endpoint == "http://127.0.0.1:9"
+
+
+def test_missing_account_is_named_when_needed():
+    with pytest.raises(errors.NotConfigured, match="AZURE_OPENAI_ACCOUNT"):
+        _ = load_settings({}).openai_endpoint
+
+
+def test_api_key_mode_requires_the_key():
+    with pytest.raises(errors.NotConfigured, match="AZURE_OPENAI_API_KEY"):
+        load_settings({"AZURE_OPENAI_AUTH": "api_key"}).require_api_key()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("AOAI_TIMEOUT_S", "soon"),
+        ("RUN_DEADLINE_S", "230"),  # must stay under the 230 s HTTP limit
+        ("AOAI_MAX_ATTEMPTS", "0"),
+        ("MAX_REQUEST_BYTES", "-1"),
+        ("AZURE_OPENAI_AUTH", "password"),
+        ("AZURE_OPENAI_ENDPOINT", "not a url"),
+        ("JOB_DEFINITIONS_TABLE", "1bad"),
+        ("AZURE_OPENAI_ACCOUNT", "bad/name"),
+    ],
+)
+def test_invalid_settings_are_named_without_their_value(name, value):
+    with pytest.raises(errors.NotConfigured) as caught:
+        load_settings({name: value, "AZURE_OPENAI_API_KEY": "s3cret-key"})
+    assert name in caught.value.message
+    assert "s3cret-key" not in str(caught.value.body_fields())
+
+
+class FakeTable:
+    """Answers get_entity from a dict; `down` makes it fail like an unreachable service."""
+
+    def __init__(self, entities):
+        self.entities = entities
+        self.down = False
+        self.reads = 0
+
+    def get_entity(self, partition_key, row_key):
+        self.reads += 1
+        if self.down:
+            raise ServiceRequestError("connection refused")
+        try:
+            return self.entities[(partition_key, row_key)]
+        except KeyError:
+            raise ResourceNotFoundError("not found") from None
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def table():
+    return FakeTable(
+        {("acct", "gpt-4o"): {"RowKey": "gpt-4o", "JobType": "Azure OpenAI Chat Completion"}}
+    )
+
+
+def test_reads_are_cached_for_the_ttl(table):
+    clock = Clock()
+    registry = JobRegistry(table, "acct", ttl_s=60, clock=clock)
+    definition = registry.find("gpt-4o")
+    assert definition is not None
+    assert definition.job_type == "Azure OpenAI Chat Completion"
+    clock.now = 59
+    registry.find("gpt-4o")
+    assert table.reads == 1
+    clock.now = 61
+    registry.find("gpt-4o")
+    assert table.reads == 2
+
+
+def test_absent_definitions_are_cached_too(table):
+    registry = JobRegistry(table, "acct", clock=Clock())
+    assert registry.find("unknown") is None
+    assert registry.find("unknown") is None
+    assert table.reads == 1
+
+
+def test_stale_definition_is_used_when_storage_is_down(table):
+    clock = Clock()
+    registry = JobRegistry(table, "acct", ttl_s=60, clock=clock)
+    registry.find("gpt-4o")
+    table.down = True
+    clock.now = 3600
+    definition = registry.find("gpt-4o")
+    assert definition is not None and definition.external_id == "gpt-4o"
+
+
+def test_unknown_definition_with_storage_down_is_registry_unavailable(table):
+    table.down = True
+    with pytest.raises(errors.RegistryUnavailable):
+        JobRegistry(table, "acct", clock=Clock()).find("gpt-4o")
+
+
+def test_cache_is_bounded(table):
+    registry = JobRegistry(table, "acct", max_entries=2, clock=Clock())
+    for name in ("a", "b", "c", "a"):
+        registry.find(name)
+    assert table.reads == 4  # "a" was evicted by "c"
+
+
+def test_no_storage_setting_is_not_configured():
+    with pytest.raises(errors.NotConfigured, match="AzureWebJobsStorage"):
+        JobRegistry(None, "acct").find("gpt-4o")
