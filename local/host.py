@@ -16,6 +16,7 @@ import socket
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -186,9 +187,21 @@ class LocalHost:
         self.stop()
 
 
+# `FunctionApp.get_functions()` indexes once per app: a second call raises "does not have a
+# unique function name". The Functions host calls it once per process; so do we, per app.
+_INDEXED: weakref.WeakKeyDictionary[func.FunctionApp, list[Any]] = weakref.WeakKeyDictionary()
+
+
+def indexed_functions(app: func.FunctionApp) -> list[Any]:
+    """The app's functions, indexed once per app object as the host does."""
+    if app not in _INDEXED:
+        _INDEXED[app] = list(app.get_functions())
+    return _INDEXED[app]
+
+
 def discover_routes(app: func.FunctionApp, route_prefix: str) -> list[Route]:
     routes: list[Route] = []
-    for function in app.get_functions():
+    for function in indexed_functions(app):
         trigger = function.get_trigger()
         if not isinstance(trigger, HttpTrigger):
             continue

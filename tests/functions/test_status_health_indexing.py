@@ -1,0 +1,112 @@
+"""`run_status`, `health`, and what the host indexes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import azure.functions as func
+import pytest
+
+import function_app
+from local.host import indexed_functions
+from tests.conftest import ROOT
+from tests.functions.helpers import invoke, status
+
+
+@pytest.mark.usefixtures("app_env")
+def test_success_run_id_decodes_locally(sim):
+    reply = status("gpt-4o#sync#Success")
+    assert reply.status == 200
+    assert reply.body == {
+        "run_id": "gpt-4o#sync#Success",
+        "status": "Success",
+        "deployment": "gpt-4o",
+        "mode": "sync",
+    }
+    assert sim.requests() == [] and sim.token_requests() == []
+
+
+@pytest.mark.usefixtures("app_env")
+def test_failed_run_id_is_422_failed(sim):
+    reply = status("gpt-4o-mini#sync#Failed")
+    assert reply.status == 422
+    assert reply.body["status"] == "Failed"
+    assert reply.body["run_id"] == "gpt-4o-mini#sync#Failed"
+    assert reply.body["deployment"] == "gpt-4o-mini"
+    assert reply.body["mode"] == "sync"
+    assert sim.requests() == []
+
+
+@pytest.mark.parametrize("run_id", ["gpt-4o", "x#sync#Maybe", "../etc#sync#Success", "batch_abc"])
+def test_other_run_ids_are_400_invalid_run_id(run_id):
+    reply = status(run_id)
+    assert reply.status == 400
+    assert reply.body["error"]["code"] == "InvalidRunId"
+
+
+def test_status_needs_no_settings():
+    assert status("gpt-4o#sync#Success").status == 200
+
+
+def test_health_without_settings_says_what_is_missing():
+    reply = invoke("health", "GET", "health")
+    assert reply.status == 200
+    assert reply.body["status"] == "not_configured"
+    assert reply.body["missing_settings"] == [
+        "AZURE_OPENAI_ACCOUNT",
+        "AzureWebJobsStorage",
+        "AZURE_SUBSCRIPTION_ID",
+        "AZURE_RESOURCE_GROUP",
+    ]
+
+
+def test_health_with_invalid_settings_names_them(monkeypatch):
+    monkeypatch.setenv("AOAI_MAX_ATTEMPTS", "many")
+    reply = invoke("health", "GET", "health")
+    assert reply.body["status"] == "not_configured"
+    assert reply.body["problem"]["code"] == "NotConfigured"
+    assert "AOAI_MAX_ATTEMPTS" in reply.body["problem"]["message"]
+
+
+def test_health_reveals_no_secret(app_env, monkeypatch):
+    monkeypatch.setenv("AZURE_OPENAI_AUTH", "api_key")
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "top-secret-key")
+    reply = invoke("health", "GET", "health")
+    assert reply.body["status"] == "ok"
+    assert reply.body["account"] == "test-aoai"
+    assert reply.body["auth"] == "api_key"
+    text = str(reply.body)
+    for secret in ("top-secret-key", "AccountKey", app_env["IDENTITY_HEADER"]):
+        assert secret not in text
+
+
+def test_the_host_indexes_the_expected_functions_routes_and_auth_levels():
+    indexed = {
+        fn.get_function_name(): (
+            fn.get_trigger().route,
+            [str(m.value) for m in fn.get_trigger().methods],
+            fn.get_trigger().auth_level,
+        )
+        for fn in indexed_functions(function_app.app)
+    }
+    assert indexed == {
+        "chat_run": ("chat/{deployment}", ["POST"], func.AuthLevel.FUNCTION),
+        "run_status": ("status/{run_id}", ["GET"], func.AuthLevel.FUNCTION),
+        "health": ("health", ["GET"], func.AuthLevel.ANONYMOUS),
+    }
+
+
+def test_importing_function_app_with_no_settings_at_all_succeeds():
+    env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "SYSTEMROOT"}}
+    result = subprocess.run(
+        [sys.executable, "-c", "import function_app; print(len(function_app.app.get_functions()))"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "3"
