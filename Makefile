@@ -34,7 +34,7 @@ typecheck: $(PY_STAMP)
 	$(BIN)/mypy
 
 doctor: $(PY_STAMP)
-	$(BIN)/azure-functions-doctor doctor --path . --profile full --summary-json $(VENV)/doctor.json
+	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/azure-functions-doctor doctor --path . --profile full --summary-json $(VENV)/doctor.json
 	$(BIN)/python -c "import json,sys; s=json.load(open('$(VENV)/doctor.json')); print('doctor:', s); sys.exit(1 if s.get('failed') else 0)"
 
 pytest: install
