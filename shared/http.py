@@ -242,11 +242,7 @@ def _exhausted_error(
     response: UpstreamResponse, wait_s: float | None, *, deadline_hit: bool = False
 ) -> UpstreamError:
     code, _, _ = parse_error_body(response.body)
-    kwargs: dict[str, Any] = {
-        "upstream_status": response.status,
-        "request_id": response.request_id,
-        "upstream_code": code,
-    }
+    kwargs = _upstream_fields(response, code)
     error: UpstreamError
     if response.status == 429 or deadline_hit:
         error = RateLimited(
@@ -266,6 +262,15 @@ def _exhausted_error(
     elif isinstance(error, RateLimited):
         error.retry_after_s = max(1, math.ceil(c.BACKOFF_MAX_S))
     return error
+
+
+def _upstream_fields(response: UpstreamResponse, code: str | None) -> dict[str, Any]:
+    """What every error built from an Azure answer carries."""
+    return {
+        "upstream_status": response.status,
+        "request_id": response.request_id,
+        "upstream_code": code,
+    }
 
 
 def _transport_error(exc: requests.RequestException, method: str, target: str) -> AppError:
@@ -329,11 +334,7 @@ def error_for_status(
 ) -> UpstreamError:
     """Our error for a final non-2xx answer that is not retryable."""
     code, message, inner = parse_error_body(response.body)
-    kwargs: dict[str, Any] = {
-        "upstream_status": response.status,
-        "request_id": response.request_id,
-        "upstream_code": code,
-    }
+    kwargs = _upstream_fields(response, code)
     if response.status in (401, 403):
         answered = f"HTTP {response.status}" + (f", {code}" if code else "")
         return UpstreamAuthFailed(
