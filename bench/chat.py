@@ -1,0 +1,550 @@
+"""`make bench`: what our chat run costs on top of the HTTP call itself.
+
+Everything runs in this one process against the local simulator at zero latency, so the numbers
+are the client-side cost of a call (plus the simulator's own handling, the same for every
+variant). The variants, all sending the same upstream body:
+
+1. a bare `requests.Session().post(...)` with an `api-key` header, reading `.json()`;
+2. the openai SDK's `AzureOpenAI(...).chat.completions.create(...)` (the yardstick);
+3. our `chat_run` as the Functions host calls it (a real `func.HttpRequest`), with the managed
+   identity path: validation, registry lookup (Azurite), token (cached after the first run),
+   the call, the mapping;
+4. the same in `AZURE_OPENAI_AUTH=api_key` mode, apples to apples with 1 and 2.
+
+Also: a run whose registry lookup misses the in-process cache (a real read from Azurite), the
+first run after (re)configuration, and the cold start (import time of `function_app` against
+`azure.functions` alone, each in a fresh interpreter).
+
+Nothing is asserted about time: the program only prints numbers (and writes them with
+`--json PATH`). It does stop when a variant answers wrongly, so it never measures errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+import azure.functions as func
+import openai
+import requests
+from azure.data.tables import TableServiceClient
+
+import function_app
+from local.simulator import Simulator
+from shared import constants as c
+from shared import wiring
+from shared.settings import SETTING_NAMES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEPLOYMENT = "gpt-4o"
+API_VERSION = "2024-10-21"
+PROMPT = "What is the capital of France? Answer in one short sentence."
+MAX_TOKENS = 64  # from the seeded job definition; variants 1 and 2 send it themselves
+UPSTREAM_BODY: dict[str, Any] = {
+    "messages": [{"role": "user", "content": PROMPT}],
+    "max_tokens": MAX_TOKENS,
+}
+RUN_BODY = json.dumps({"user_prompt": PROMPT}).encode()
+RUN_URL = f"http://localhost:7071/api/chat/{DEPLOYMENT}"
+
+ACCOUNT = "bench-aoai"
+SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
+RESOURCE_GROUP = "rg-bench"
+# Azurite's well-known development account key (public, documented by Microsoft).
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+AZURITE_START_TIMEOUT_S = 30.0
+AZURITE_STOP_TIMEOUT_S = 10.0
+# Every setting the app reads: removed from the environment for the whole benchmark (and for
+# the cold-start interpreters), so the developer's shell cannot change what is measured.
+APP_ENV_NAMES = (*SETTING_NAMES, "DISCOVERY_SCHEDULE", "AZURE_TOKEN_CREDENTIALS")
+
+IMPORT_TIMER = (
+    "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+)
+COLD_MODULES = ("azure.functions", "function_app")
+TOP_IMPORTS = 6
+
+SDK = "sdk"
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+# --- statistics ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stats:
+    key: str
+    label: str
+    n: int
+    median_us: float
+    p90_us: float
+    p99_us: float
+    ratio_to_sdk: float | None = None
+
+    @classmethod
+    def of(cls, key: str, label: str, samples_us: list[float]) -> Stats:
+        cuts = statistics.quantiles(samples_us, n=100, method="inclusive")
+        return cls(key, label, len(samples_us), statistics.median(samples_us), cuts[89], cuts[98])
+
+
+def with_ratios(rows: list[Stats]) -> list[Stats]:
+    sdk = next(row for row in rows if row.key == SDK)
+    return [replace(row, ratio_to_sdk=row.median_us / sdk.median_us) for row in rows]
+
+
+def measure(
+    call: Callable[[A], R],
+    check: Callable[[R], None],
+    prepare: Callable[[], A],
+    *,
+    n: int,
+    warmup: int,
+) -> list[float]:
+    """Microseconds of `n` calls after `warmup` untimed ones. `prepare` (untimed) builds each
+    call's argument; `check` (untimed) stops the program on a wrong answer."""
+    for _ in range(warmup):
+        check(call(prepare()))
+    samples: list[float] = []
+    for _ in range(n):
+        argument = prepare()
+        started = time.perf_counter_ns()
+        result = call(argument)
+        samples.append((time.perf_counter_ns() - started) / 1000)
+        check(result)
+    return samples
+
+
+def fail(variant: str, problem: str) -> None:
+    raise SystemExit(f"bench: {variant} answered wrongly: {problem}")
+
+
+# --- the environment: settings, Azurite, the registry --------------------------------------
+
+
+def without_app_settings(env: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in env.items() if name not in APP_ENV_NAMES}
+
+
+@contextmanager
+def environ(values: Mapping[str, str]) -> Iterator[None]:
+    """`os.environ` is exactly `values` inside the block, and as it was after it."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def azurite() -> Iterator[str]:
+    """Azurite's table service as a child process (in memory, a free port), as the tests start
+    it; yields its connection string and stops it whatever happens."""
+    binary = ROOT / "node_modules" / ".bin" / "azurite-table"
+    if shutil.which("node") is None or not binary.exists():
+        raise SystemExit("bench: Azurite is not installed (Node.js and `npm ci` are needed).")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            str(binary),
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(port),
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+            "--silent",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, process)
+        yield (
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+            f"AccountKey={AZURITE_KEY};TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+        )
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=AZURITE_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + AZURITE_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+    raise SystemExit("bench: Azurite did not start.")
+
+
+def seed_registry(connection_string: str) -> None:
+    """One chat job definition for the deployment, so the registry read is a real one."""
+    with TableServiceClient.from_connection_string(connection_string) as service:
+        table = service.create_table_if_not_exists(c.DEFAULT_JOB_DEFINITIONS_TABLE)
+        table.upsert_entity(
+            {
+                "PartitionKey": ACCOUNT,
+                "RowKey": DEPLOYMENT,
+                "Attributes": json.dumps({c.ATTR_MAX_TOKENS: str(MAX_TOKENS)}),
+            }
+        )
+
+
+def app_settings(sim: Simulator, storage: str, *, api_key: bool) -> dict[str, str]:
+    settings = {
+        "AZURE_OPENAI_ACCOUNT": ACCOUNT,
+        "AZURE_OPENAI_ENDPOINT": sim.url,
+        "IDENTITY_ENDPOINT": sim.identity_endpoint,
+        "IDENTITY_HEADER": sim.identity_header,
+        "AzureWebJobsStorage": storage,
+        "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION,
+        "AZURE_RESOURCE_GROUP": RESOURCE_GROUP,
+    }
+    if api_key:
+        settings |= {"AZURE_OPENAI_AUTH": "api_key", "AZURE_OPENAI_API_KEY": sim.api_key}
+    return settings
+
+
+# --- the variants ----------------------------------------------------------------------------
+
+
+def nothing() -> None:
+    return None
+
+
+def bare_requests(sim: Simulator, *, n: int, warmup: int) -> list[float]:
+    url = f"{sim.url}/openai/deployments/{DEPLOYMENT}/chat/completions?api-version={API_VERSION}"
+    session = requests.Session()
+    headers = {"api-key": sim.api_key}
+
+    def call(_: None) -> tuple[int, Any]:
+        response = session.post(url, json=UPSTREAM_BODY, headers=headers)
+        return response.status_code, response.json()
+
+    def check(result: tuple[int, Any]) -> None:
+        status, data = result
+        if status != 200 or not data["choices"][0]["message"]["content"]:
+            fail("requests", f"HTTP {status}")
+
+    try:
+        return measure(call, check, nothing, n=n, warmup=warmup)
+    finally:
+        session.close()
+
+
+def openai_sdk(sim: Simulator, *, n: int, warmup: int) -> list[float]:
+    client = openai.AzureOpenAI(
+        azure_endpoint=sim.url, api_key=sim.api_key, api_version=API_VERSION, max_retries=0
+    )
+
+    def call(_: None) -> str | None:
+        completion = client.chat.completions.create(
+            model=DEPLOYMENT,
+            messages=[{"role": "user", "content": PROMPT}],
+            max_tokens=MAX_TOKENS,
+        )
+        return completion.choices[0].message.content
+
+    def check(content: str | None) -> None:
+        if not content:
+            fail("openai SDK", "no content")
+
+    try:
+        return measure(call, check, nothing, n=n, warmup=warmup)
+    finally:
+        client.close()
+
+
+ChatFunction = Callable[[func.HttpRequest], func.HttpResponse]
+
+
+def host_request() -> func.HttpRequest:
+    """The request as the Functions host hands it to the function (built outside the timing)."""
+    return func.HttpRequest(
+        "POST",
+        RUN_URL,
+        headers={"Content-Type": "application/json"},
+        params={},
+        route_params={"deployment": DEPLOYMENT},
+        body=RUN_BODY,
+    )
+
+
+def check_run(variant: str) -> Callable[[func.HttpResponse], None]:
+    def check(response: func.HttpResponse) -> None:
+        if response.status_code != 200:
+            fail(variant, f"HTTP {response.status_code}: {response.get_body()[:300]!r}")
+        body = json.loads(response.get_body())
+        if body.get("status") != "Success" or not body.get("response"):
+            fail(variant, f"body {body!r}")
+
+    return check
+
+
+def forget_registry_cache() -> func.HttpRequest:
+    """Empties the registry's in-process cache so the next run reads Azurite (registry miss)."""
+    wiring.services().runner.registry._cache.clear()
+    return host_request()
+
+
+@dataclass(frozen=True)
+class OurRuns:
+    hit: list[float]
+    miss: list[float] | None
+    first_run_ms: float
+
+
+def our_runs(
+    function: ChatFunction, variant: str, sim: Simulator, *, n: int, warmup: int, misses: int
+) -> OurRuns:
+    """Our run under the settings in `os.environ`; the first call builds the services."""
+    check = check_run(variant)
+    sim.clear()
+    request = host_request()
+    started = time.perf_counter_ns()
+    first = function(request)
+    first_run_ms = (time.perf_counter_ns() - started) / 1e6
+    check(first)
+    hit = measure(function, check, host_request, n=n, warmup=warmup)
+    miss = (
+        measure(function, check, forget_registry_cache, n=misses, warmup=min(warmup, 5))
+        if misses
+        else None
+    )
+    sent = sim.requests()[-1]
+    if sent.json() != UPSTREAM_BODY:  # max_tokens comes from the registry: the read was real
+        fail(variant, f"it sent {sent.json()!r}, not {UPSTREAM_BODY!r}")
+    return OurRuns(hit, miss, first_run_ms)
+
+
+def expect_auth(sim: Simulator, variant: str, header: str) -> None:
+    if any(header not in sent.headers for sent in sim.requests()):
+        fail(variant, f"a call went upstream without the {header} header")
+
+
+# --- cold start ------------------------------------------------------------------------------
+
+
+def import_seconds(module: str, env: Mapping[str, str]) -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_TIMER.format(module=module)],
+        cwd=ROOT,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"bench: `import {module}` failed:\n{done.stderr}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def import_breakdown(module: str, env: Mapping[str, str]) -> dict[str, float]:
+    """Self import time (ms) per top-level package (`azure.*` per sub-package), from
+    `python -X importtime`."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        cwd=ROOT,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    totals: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        fields = line.removeprefix("import time:").split("|")
+        if len(fields) != 3 or not fields[0].strip().isdigit():
+            continue
+        name = fields[2].strip()
+        parts = name.split(".")
+        group = ".".join(parts[:2]) if parts[0] == "azure" and len(parts) > 1 else parts[0]
+        totals[group] = totals.get(group, 0.0) + int(fields[0]) / 1000
+    return totals
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    median_ms: dict[str, float]
+    runs_ms: dict[str, list[float]]
+    top_imports_ms: dict[str, float]
+
+
+def cold_start(env: Mapping[str, str], runs: int) -> ColdStart:
+    runs_ms: dict[str, list[float]] = {}
+    for module in COLD_MODULES:
+        import_seconds(module, env)  # untimed: leaves the bytecode cache as a deployment has it
+        runs_ms[module] = [import_seconds(module, env) * 1000 for _ in range(runs)]
+    breakdowns = [import_breakdown("function_app", env) for _ in range(runs)]
+    groups = {group for breakdown in breakdowns for group in breakdown}
+    typical = {
+        group: statistics.median(breakdown.get(group, 0.0) for breakdown in breakdowns)
+        for group in groups
+    }
+    top = dict(sorted(typical.items(), key=lambda item: -item[1])[:TOP_IMPORTS])
+    return ColdStart(
+        {module: statistics.median(values) for module, values in runs_ms.items()}, runs_ms, top
+    )
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def versions() -> dict[str, str]:
+    names = ("openai", "requests", "azure-functions", "azure-identity", "azure-data-tables")
+    return {name: metadata.version(name) for name in (*names, "pydantic")}
+
+
+def render(report: dict[str, Any], rows: list[Stats], cold: ColdStart) -> str:
+    width = max(len(row.label) for row in rows) + 2
+    lines = [
+        f"Chat run, simulator at zero latency: {report['n']} timed calls after "
+        f"{report['warmup']} warm-up (microseconds)",
+        "",
+        f"{'variant':<{width}}{'n':>6}{'median':>10}{'p90':>10}{'p99':>10}{'x SDK':>8}",
+    ]
+    for row in rows:
+        ratio = f"{row.ratio_to_sdk:.2f}" if row.ratio_to_sdk is not None else "-"
+        lines.append(
+            f"{row.label:<{width}}{row.n:>6}{row.median_us:>10.0f}{row.p90_us:>10.0f}"
+            f"{row.p99_us:>10.0f}{ratio:>8}"
+        )
+    first = report["first_run_ms"]
+    lines += [
+        "",
+        "Registry cache (60 s TTL): the timed runs of 3 and 4 read the cache; 'registry miss'",
+        "empties it before each run, so each of those runs reads Azurite.",
+        f"First run after (re)configuration: aad {first['aad']:.1f} ms, api_key "
+        f"{first['api_key']:.1f} ms (settings, clients, token, registry read, connections).",
+        f"Managed-identity token requests during the aad runs: {report['token_requests']}.",
+        "",
+        f"Cold start: fresh interpreter from {ROOT}, no app settings, warm bytecode cache, "
+        f"median of {len(cold.runs_ms[COLD_MODULES[0]])} runs (milliseconds)",
+        "",
+    ]
+    base = cold.median_ms["azure.functions"]
+    for module in COLD_MODULES:
+        median = cold.median_ms[module]
+        extra = (
+            f"  (+{median - base:.0f} over azure.functions)" if module != COLD_MODULES[0] else ""
+        )
+        runs = ", ".join(f"{value:.0f}" for value in cold.runs_ms[module])
+        lines.append(f"import {module:<18}{median:>8.0f}   runs: {runs}{extra}")
+    lines.append("")
+    lines.append("Self import time of `import function_app` by package (-X importtime, median ms):")
+    lines += [f"  {group:<24}{ms:>8.1f}" for group, ms in cold.top_imports_ms.items()]
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.chat", description="Benchmark of the chat run."
+    )
+    parser.add_argument("--n", type=int, default=1000, help="timed calls per variant")
+    parser.add_argument("--warmup", type=int, default=50, help="untimed calls first")
+    parser.add_argument("--misses", type=int, help="registry-miss runs (default n/5, 0 skips)")
+    parser.add_argument("--cold-runs", type=int, default=5, help="interpreters per import")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
+    args = parser.parse_args(argv)
+    if args.n < 2 or args.warmup < 0 or args.cold_runs < 1:
+        parser.error("need --n >= 2, --warmup >= 0 and --cold-runs >= 1")
+    if args.misses is None:
+        args.misses = max(args.n // 5, 2)
+    if args.misses == 1 or args.misses < 0:
+        parser.error("--misses must be 0 or at least 2")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.getLogger().setLevel(logging.WARNING)  # the app logs every run at INFO
+    clean = without_app_settings(os.environ)
+    n, warmup = args.n, args.warmup
+    function: ChatFunction = function_app.chat_run.build().get_user_function()
+
+    with environ(clean), Simulator() as sim, azurite() as storage:
+        seed_registry(storage)
+        samples = {
+            "requests": bare_requests(sim, n=n, warmup=warmup),
+            SDK: openai_sdk(sim, n=n, warmup=warmup),
+        }
+        os.environ.update(app_settings(sim, storage, api_key=False))
+        aad = our_runs(function, "chat_run (aad)", sim, n=n, warmup=warmup, misses=args.misses)
+        expect_auth(sim, "chat_run (aad)", "authorization")
+        token_requests = len(sim.token_requests())
+        os.environ.update(app_settings(sim, storage, api_key=True))
+        key = our_runs(function, "chat_run (api_key)", sim, n=n, warmup=warmup, misses=0)
+        expect_auth(sim, "chat_run (api_key)", "api-key")
+
+    labels = {
+        "requests": "1 requests.Session().post + .json()",
+        SDK: "2 openai SDK chat.completions.create",
+        "aad": "3 chat_run, managed identity (aad)",
+        "api_key": "4 chat_run, api_key",
+        "aad_miss": "  chat_run (aad), registry miss",
+    }
+    samples |= {"aad": aad.hit, "api_key": key.hit}
+    if aad.miss is not None:
+        samples["aad_miss"] = aad.miss
+    rows = with_ratios([Stats.of(name, labels[name], values) for name, values in samples.items()])
+    cold = cold_start(clean, args.cold_runs)
+
+    report: dict[str, Any] = {
+        "n": n,
+        "warmup": warmup,
+        "python": platform.python_version(),
+        "versions": versions(),
+        "variants": [asdict(row) for row in rows],
+        "first_run_ms": {"aad": aad.first_run_ms, "api_key": key.first_run_ms},
+        "token_requests": token_requests,
+        "cold_start_ms": {
+            "median": cold.median_ms,
+            "runs": cold.runs_ms,
+            "function_app_self_import_by_package": cold.top_imports_ms,
+        },
+    }
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(render(report, rows, cold))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
