@@ -10,8 +10,13 @@ Data plane (Azure OpenAI):
 Managed identity (App Service protocol; azure-identity uses it when IDENTITY_ENDPOINT and
 IDENTITY_HEADER are set):
     GET  /msi/token?api-version=2019-08-01&resource=...[&client_id=...]
+Azure Resource Manager (the account's deployments, paged by ``arm_page_size`` with an absolute
+``nextLink``; needs a Bearer token this simulator issued for https://management.azure.com or
+https://management.core.windows.net; recorded apart, in ``arm_requests()``):
+    GET  /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.CognitiveServices/
+         accounts/{account}/deployments?api-version=2023-05-01[&$skipToken=...]
 Control API (JSON, no auth, loopback only):
-    GET|DELETE /_sim/requests   GET|POST|DELETE /_sim/faults
+    GET|DELETE /_sim/requests   GET|POST|DELETE /_sim/faults   GET /_sim/arm-requests
     GET|PUT    /_sim/deployments   PUT /_sim/latency
 
 A chat message containing ``[[filter-prompt]]`` is rejected by the simulated content filter
@@ -42,7 +47,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import NoneType
 from typing import Any, Literal, Self, cast
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 COGNITIVE_SERVICES_AUDIENCE = "https://cognitiveservices.azure.com"
 IDENTITY_API_VERSION = "2019-08-01"
@@ -73,6 +78,25 @@ STOP_JOIN_TIMEOUT_S = 5.0
 SHUTDOWN_POLL_S = 0.05  # how long stop() waits for the accept loop to notice
 DEFAULT_CLI_PORT = 7072
 DEPLOYMENTS_FILE_ENV = "SIM_DEPLOYMENTS_FILE"
+
+# -- Azure Resource Manager ---------------------------------------------------------------
+ARM_PREFIX = "/subscriptions"  # a path under it is an ARM request (case-insensitive)
+ARM_API_VERSION = "2023-05-01"
+ARM_DEPLOYMENTS_PATH = (
+    r"(?i)/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<resource_group>[^/]+)"
+    r"/providers/Microsoft\.CognitiveServices/accounts/(?P<account>[^/]+)/deployments"
+)
+# Token audiences ARM accepts, compared without a trailing slash and case-insensitively.
+ARM_AUDIENCES = ("https://management.core.windows.net", "https://management.azure.com")
+DEFAULT_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
+DEFAULT_RESOURCE_GROUP = "rg-local"
+DEFAULT_ACCOUNT = "local-aoai"
+DEFAULT_ARM_PAGE_SIZE = 50
+ARM_DEPLOYMENT_TYPE = "Microsoft.CognitiveServices/accounts/deployments"
+ARM_CREATED_AT = "2025-01-10T10:00:00Z"
+ARM_READS_REMAINING = "249"
+SKIP_TOKEN_PARAM = "$skipToken"
+SKIP_TOKEN_PREFIX = "sim-offset:"
 
 BEARER_REJECTED = (
     "Unauthorized. Access token is missing, invalid, audience is incorrect "
@@ -107,22 +131,46 @@ INVALID_INPUT = (
     "'$.input' is invalid. Please check the API reference: "
     "https://platform.openai.com/docs/api-reference."
 )
+ARM_AUTH_MISSING = "Authentication failed. The 'Authorization' header is missing."
+ARM_AUTH_INVALID_HEADER = (
+    "Authentication failed. The 'Authorization' header is provided in an invalid format."
+)
+ARM_TOKEN_INVALID = "The access token is invalid."
+ARM_WRONG_AUDIENCE = (
+    "The access token has been obtained for wrong audience or resource '{audience}'. It should "
+    "exactly match with one of the allowed audiences 'https://management.core.windows.net/',"
+    "'https://management.core.windows.net','https://management.azure.com/',"
+    "'https://management.azure.com'."
+)
+ARM_MISSING_API_VERSION = (
+    "The api-version query parameter (?api-version=) is required for all requests."
+)
+ARM_SUBSCRIPTION_NOT_FOUND = "The subscription '{subscription}' could not be found."
+ARM_RESOURCE_GROUP_NOT_FOUND = "Resource group '{resource_group}' could not be found."
+ARM_ACCOUNT_NOT_FOUND = (
+    "The Resource 'Microsoft.CognitiveServices/accounts/{account}' under resource group "
+    "'{resource_group}' was not found. For more details please go to "
+    "https://aka.ms/ARMResourceNotFoundFix"
+)
+ARM_INVALID_SKIP_TOKEN = "The skip token '{token}' is not valid."
 RATE_LIMITED = (
     "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version "
     "2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. "
     "Please retry after 1 second."
 )
 
-Plane = Literal["data", "token", "control"]
+Plane = Literal["data", "token", "arm", "control"]
 FaultBody = bytes | str | dict[str, Any] | list[Any] | None
 
 DEPLOYMENT_FIELD_TYPES: dict[str, tuple[type, ...]] = {
-    **dict.fromkeys(("name", "model", "version", "sku_name"), (str,)),
+    **dict.fromkeys(("name", "model", "version", "sku_name", "provisioning_state"), (str,)),
     **dict.fromkeys(("capacity", "dimensions"), (int,)),
+    **dict.fromkeys(("legacy_scale_settings", "omit_version"), (bool,)),
 }
 FAULT_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(("method", "path", "content_type"), (str, NoneType)),
     **dict.fromkeys(("times", "status"), (int, NoneType)),
+    "skip": (int,),
     "delay_s": (int, float),
     "headers": (dict,),
     "body": (bytes, str, dict, list, NoneType),
@@ -144,19 +192,26 @@ def _check_fields(obj: object, expected: dict[str, tuple[type, ...]]) -> None:
 
 @dataclass(frozen=True)
 class Deployment:
-    """A model deployment the simulated account serves."""
+    """A model deployment the simulated account serves.
+
+    The last three fields only shape its ARM listing entry, so that readers of ARM can be
+    tested against the variants Azure returns; ``model=""`` lists it without a model name.
+    """
 
     name: str  # deployment name (what the data plane addresses)
-    model: str  # model family name, e.g. "gpt-4o"
+    model: str  # model family name, e.g. "gpt-4o"; "" = no model name in the ARM listing
     version: str = "1"
     sku_name: str = "Standard"
     capacity: int = 10
     dimensions: int = 1536  # embedding vector length, used for embedding models
+    legacy_scale_settings: bool = False  # ARM: no sku, properties.scaleSettings instead
+    omit_version: bool = False  # ARM: no properties.model.version
+    provisioning_state: str = "Succeeded"  # ARM: properties.provisioningState
 
     def __post_init__(self) -> None:
         _check_fields(self, DEPLOYMENT_FIELD_TYPES)
-        if not self.name or not self.model:
-            raise ValueError("name and model must not be empty")
+        if not self.name:
+            raise ValueError("name must not be empty")
         if self.capacity < 0 or self.dimensions < 1:
             raise ValueError("capacity must be >= 0 and dimensions >= 1")
 
@@ -184,15 +239,20 @@ DEFAULT_DEPLOYMENTS: tuple[Deployment, ...] = (
 class Fault:
     """One injected fault.
 
-    Matches requests by method and path regex; applies to the next ``times`` matching
-    requests (None = forever). With ``path=None`` only data-plane requests match; the token
-    endpoint matches only an explicit ``path``; the control API is never faulted. With no
-    ``status``, ``drop`` or ``cut`` the fault is pure latency (``delay_s``).
+    Matches requests by method and path regex; lets the first ``skip`` matching requests
+    through, then applies to the next ``times`` ones (None = forever). With ``path=None`` only
+    data-plane requests match; the token endpoint and ARM (paths under ``/subscriptions/``)
+    match only an explicit ``path``, e.g. ``Fault(method="GET", path="/deployments$",
+    skip=1, status=500)`` fails the 2nd ARM listing page (the method keeps it off the data
+    plane's POST /openai/deployments/...); the control API is never faulted. While a fault
+    skips a request, later faults in the queue may still match it. With no ``status``,
+    ``drop`` or ``cut`` the fault is pure latency (``delay_s``).
     """
 
     method: str | None = None  # e.g. "POST"; None = any
     path: str | None = None  # regex searched in the unquoted request path
     times: int | None = 1
+    skip: int = 0  # matching requests let through before the fault starts applying
     delay_s: float = 0.0  # sleep before acting (a slow answer)
     status: int | None = None  # answer with this status instead of the normal handling
     headers: dict[str, str] = field(default_factory=dict)
@@ -214,6 +274,8 @@ class Fault:
                 raise ValueError(f"path is not a valid regex: {error}") from error
         if self.times is not None and self.times < 1:
             raise ValueError("times must be >= 1 (or None for forever)")
+        if self.skip < 0:
+            raise ValueError("skip must be >= 0")
         if self.delay_s < 0:
             raise ValueError("delay_s must be >= 0")
         if self.status is not None and not 100 <= self.status <= 599:
@@ -340,7 +402,19 @@ class Simulator:
         token_lifetime_s: int = 3600,
         latency_s: float = 0.0,
         verbose: bool = False,
+        subscription_id: str = DEFAULT_SUBSCRIPTION_ID,
+        resource_group: str = DEFAULT_RESOURCE_GROUP,
+        account: str = DEFAULT_ACCOUNT,
+        arm_page_size: int = DEFAULT_ARM_PAGE_SIZE,
     ) -> None:
+        for name, value in (
+            ("subscription_id", subscription_id),
+            ("resource_group", resource_group),
+            ("account", account),
+        ):
+            _check_type(name, value, str)
+            if not value or "/" in value:
+                raise ValueError(f"{name} must be a non-empty path segment")
         self.api_key = api_key
         self.identity_header = identity_header
         self.host = host
@@ -349,12 +423,19 @@ class Simulator:
         self.verbose = verbose
         self._initial_deployments = _unique(deployments)
         self._initial_latency_s = latency_s
+        # ARM: which account the management plane lists (settable; reset() restores them).
+        self.subscription_id = subscription_id
+        self.resource_group = resource_group
+        self.account = account
+        self.arm_page_size = arm_page_size
+        self._initial_arm = (subscription_id, resource_group, account, arm_page_size)
         self._lock = threading.Lock()
         self._deployments = self._initial_deployments
         self._latency_s = latency_s
         self._tokens: dict[str, _IssuedToken] = {}
         self._requests: list[RecordedRequest] = []
         self._token_requests: list[RecordedRequest] = []
+        self._arm_requests: list[RecordedRequest] = []
         self._faults: list[Fault] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -405,6 +486,15 @@ class Simulator:
     def identity_endpoint(self) -> str:
         return self.url + TOKEN_PATH
 
+    @property
+    def arm_deployments_url(self) -> str:
+        """The ARM deployments listing of the configured account, without the query."""
+        return (
+            f"{self.url}/subscriptions/{self.subscription_id}/resourceGroups/"
+            f"{self.resource_group}/providers/Microsoft.CognitiveServices/accounts/"
+            f"{self.account}/deployments"
+        )
+
     # -- state -------------------------------------------------------------------------
 
     @property
@@ -417,6 +507,18 @@ class Simulator:
         if value < 0:
             raise ValueError("latency_s must be >= 0")
         self._latency_s = float(value)
+
+    @property
+    def arm_page_size(self) -> int:
+        """How many deployments one ARM listing page holds."""
+        return self._arm_page_size
+
+    @arm_page_size.setter
+    def arm_page_size(self, value: int) -> None:
+        _check_type("arm_page_size", value, int)
+        if value < 1:
+            raise ValueError("arm_page_size must be >= 1")
+        self._arm_page_size = value
 
     @property
     def deployments(self) -> list[Deployment]:
@@ -442,6 +544,12 @@ class Simulator:
         with self._lock:
             return list(self._token_requests)
 
+    def arm_requests(self, path_contains: str | None = None) -> list[RecordedRequest]:
+        """Recorded ARM (management-plane) requests, oldest first."""
+        with self._lock:
+            recorded = list(self._arm_requests)
+        return [r for r in recorded if path_contains is None or path_contains in r.path]
+
     def issued_tokens(self) -> dict[str, str]:
         """Unexpired tokens this simulator issued, mapped to their audience."""
         now = time.time()
@@ -452,6 +560,7 @@ class Simulator:
         with self._lock:
             self._requests.clear()
             self._token_requests.clear()
+            self._arm_requests.clear()
 
     def add_fault(self, fault: Fault) -> None:
         """Queue a fault. A copy is stored, so the caller's object is never mutated."""
@@ -467,11 +576,18 @@ class Simulator:
             self._faults.clear()
 
     def reset(self) -> None:
-        """Forget requests and faults; restore the constructor's deployments and latency."""
+        """Forget requests and faults; restore the constructor's deployments, latency and ARM
+        settings (subscription, resource group, account, page size)."""
         self.clear()
         self.clear_faults()
         self.latency_s = self._initial_latency_s
         self.set_deployments(self._initial_deployments)
+        (
+            self.subscription_id,
+            self.resource_group,
+            self.account,
+            self.arm_page_size,
+        ) = self._initial_arm
 
     # -- used by the request handlers --------------------------------------------------
 
@@ -481,6 +597,8 @@ class Simulator:
                 self._requests.append(request)
             elif plane == "token":
                 self._token_requests.append(request)
+            elif plane == "arm":
+                self._arm_requests.append(request)
 
     def _take_fault(self, request: RecordedRequest, plane: Plane) -> Fault | None:
         if plane == "control":
@@ -488,6 +606,9 @@ class Simulator:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(request.method, request.path, data_plane=plane == "data"):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times == 0:
@@ -512,12 +633,16 @@ class Simulator:
             self._tokens[token] = _IssuedToken(resource.rstrip("/"), expires_at)
         return token, expires_at
 
-    def _token_is_valid(self, token: str, audience: str) -> bool:
+    def _token_audience(self, token: str) -> str | None:
+        """The audience of an unexpired token this simulator issued (None otherwise)."""
         with self._lock:
             issued = self._tokens.get(token)
-        if issued is None:
-            return False
-        return issued.audience == audience and issued.expires_at > time.time()
+        if issued is None or issued.expires_at <= time.time():
+            return None
+        return issued.audience
+
+    def _token_is_valid(self, token: str, audience: str) -> bool:
+        return self._token_audience(token) == audience
 
     def _authorize_openai(self, request: RecordedRequest) -> None:
         key = request.headers.get("api-key")
@@ -531,6 +656,24 @@ class Simulator:
         is_bearer = scheme.lower() == "bearer"
         if not is_bearer or not self._token_is_valid(token.strip(), COGNITIVE_SERVICES_AUDIENCE):
             raise _Reject(_json(401, {"statusCode": 401, "message": BEARER_REJECTED}))
+
+    def _authorize_arm(self, request: RecordedRequest) -> None:
+        # ARM knows only Entra ID tokens: an api-key header counts for nothing.
+        authorization = request.headers.get("authorization")
+        if authorization is None:
+            raise _Reject(_azure_error(401, "AuthenticationFailed", ARM_AUTH_MISSING))
+        parts = authorization.split()
+        if len(parts) != 2 or parts[0].lower() != "bearer":
+            code = "AuthenticationFailedInvalidHeader"
+            raise _Reject(_azure_error(401, code, ARM_AUTH_INVALID_HEADER))
+        audience = self._token_audience(parts[1])
+        if audience is None:
+            raise _Reject(_azure_error(401, "InvalidAuthenticationToken", ARM_TOKEN_INVALID))
+        # The app asks for `{AZURE_RESOURCE_MANAGER_ENDPOINT}/.default`; pointed at the
+        # simulator, that is this server's own URL, which it accepts like ARM's own audiences.
+        if audience.rstrip("/").lower() not in (*ARM_AUDIENCES, self.url.lower()):
+            message = ARM_WRONG_AUDIENCE.format(audience=audience)
+            raise _Reject(_azure_error(401, "InvalidAuthenticationTokenAudience", message))
 
 
 def _unique(deployments: Iterable[Deployment]) -> tuple[Deployment, ...]:
@@ -618,12 +761,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self._hang_up()
                 return
         if fault is not None and fault.status is not None:
-            response = _fault_response(fault)
+            response = _fault_response(fault, plane)
         else:
             response = _handle(sim, request)
         if plane == "data":
             sim._pause(sim.latency_s)
             response = _with_data_plane_headers(response)
+        elif plane == "arm":
+            response = _with_arm_headers(response, request)
         request.response_status, request.response_headers = response.status, response.headers
         self._send(response, cut=fault is not None and fault.cut)
 
@@ -675,6 +820,8 @@ def _plane(path: str) -> Plane:
         return "token"
     if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
         return "control"
+    if path.lower() == ARM_PREFIX or path.lower().startswith(ARM_PREFIX + "/"):
+        return "arm"
     return "data"
 
 
@@ -705,20 +852,33 @@ def _with_data_plane_headers(response: _Response) -> _Response:
     return replace(response, headers={**common, **response.headers})
 
 
-def _fault_response(fault: Fault) -> _Response:
+def _with_arm_headers(response: _Response, request: RecordedRequest) -> _Response:
+    common = {
+        "content-type": JSON_TYPE,
+        "x-ms-request-id": str(uuid.uuid4()),
+        # ARM echoes the caller's correlation id and makes one up otherwise.
+        "x-ms-correlation-request-id": request.headers.get("x-ms-correlation-request-id")
+        or str(uuid.uuid4()),
+        "x-ms-ratelimit-remaining-subscription-reads": ARM_READS_REMAINING,
+    }
+    return replace(response, headers={**common, **response.headers})
+
+
+def _fault_response(fault: Fault, plane: Plane) -> _Response:
     status = cast(int, fault.status)
-    body, content_type = _fault_body(fault.body, status)
+    body, content_type = _fault_body(fault.body, status, plane)
     headers = {
         "content-type": fault.content_type or content_type,
-        "apim-request-id": str(uuid.uuid4()),
+        **({} if plane == "arm" else {"apim-request-id": str(uuid.uuid4())}),
         **{name.lower(): value for name, value in fault.headers.items()},
     }
     return _Response(status, body, headers)
 
 
-def _fault_body(body: FaultBody, status: int) -> tuple[bytes, str]:
+def _fault_body(body: FaultBody, status: int, plane: Plane) -> tuple[bytes, str]:
     if body is None:
-        message = RATE_LIMITED if status == 429 else "Simulated failure"
+        # The default 429 text is the data plane's; ARM gets the plain one.
+        message = RATE_LIMITED if status == 429 and plane != "arm" else "Simulated failure"
         body = {"error": {"code": str(status), "message": message}}
     if isinstance(body, bytes):
         return body, BINARY_TYPE
@@ -1009,6 +1169,111 @@ def _encoded(vector: list[float], encoding: str) -> list[float] | str:
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
+# -- Azure Resource Manager ------------------------------------------------------------
+
+
+def _query_param(request: RecordedRequest, name: str) -> str | None:
+    # ARM treats query parameter names case-insensitively ($skiptoken, Api-Version).
+    wanted = name.lower()
+    return next((v for k, v in request.query.items() if k.lower() == wanted), None)
+
+
+def _arm_guard(sim: Simulator, request: RecordedRequest) -> None:
+    # Authentication comes first: ARM answers 401 before looking at anything else.
+    sim._authorize_arm(request)
+    if not _query_param(request, "api-version"):
+        raise _Reject(_azure_error(400, "MissingApiVersionParameter", ARM_MISSING_API_VERSION))
+
+
+def _skip_token(offset: int) -> str:
+    # Opaque to clients; url-safe base64 without padding needs no escaping in a nextLink.
+    raw = (SKIP_TOKEN_PREFIX + str(offset)).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _skip_offset(token: str | None) -> int:
+    if token is None:
+        return 0
+    try:
+        raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
+        match = re.fullmatch(re.escape(SKIP_TOKEN_PREFIX) + r"([0-9]{1,9})", raw.decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        match = None
+    if not token or match is None:
+        message = ARM_INVALID_SKIP_TOKEN.format(token=token)
+        raise _Reject(_azure_error(400, "InvalidSkipToken", message))
+    return int(match.group(1))
+
+
+def _arm_deployment(sim: Simulator, deployment: Deployment) -> dict[str, Any]:
+    model: dict[str, Any] = {"format": "OpenAI"}
+    if deployment.model:
+        model["name"] = deployment.model
+    if not deployment.omit_version:
+        model["version"] = deployment.version
+    properties: dict[str, Any] = {"model": model}
+    if deployment.legacy_scale_settings:
+        properties["scaleSettings"] = {"scaleType": "Manual", "capacity": deployment.capacity}
+    capability = "embeddings" if deployment.is_embedding else "chatCompletion"
+    properties |= {
+        "versionUpgradeOption": "OnceNewDefaultVersionAvailable",
+        "capabilities": {capability: "true"},
+        "raiPolicyName": "Microsoft.DefaultV2",
+        "provisioningState": deployment.provisioning_state,
+    }
+    account_id = (
+        f"/subscriptions/{sim.subscription_id}/resourceGroups/{sim.resource_group}"
+        f"/providers/Microsoft.CognitiveServices/accounts/{sim.account}"
+    )
+    entry: dict[str, Any] = {
+        "id": f"{account_id}/deployments/{deployment.name}",
+        "name": deployment.name,
+        "type": ARM_DEPLOYMENT_TYPE,
+    }
+    if not deployment.legacy_scale_settings:
+        entry["sku"] = {"name": deployment.sku_name, "capacity": deployment.capacity}
+    # The etag changes whenever the deployment does, like ARM's.
+    digest = hashlib.sha256(json.dumps(asdict(deployment), sort_keys=True).encode()).hexdigest()
+    entry |= {
+        "systemData": {"createdAt": ARM_CREATED_AT, "createdByType": "User"},
+        "etag": f'"{digest[:32]}"',
+        "properties": properties,
+    }
+    return entry
+
+
+def _arm_next_link(sim: Simulator, request: RecordedRequest, offset: int) -> str:
+    # Absolute, on the host the client called (what a client checks nextLink against), with
+    # the caller's api-version.
+    host = request.headers.get("host") or urlsplit(sim.url).netloc
+    api_version = quote(_query_param(request, "api-version") or ARM_API_VERSION, safe="")
+    query = f"api-version={api_version}&{SKIP_TOKEN_PARAM}={_skip_token(offset)}"
+    return f"http://{host}{request.raw_path}?{query}"
+
+
+def _arm_list_deployments(
+    sim: Simulator, request: RecordedRequest, params: dict[str, str]
+) -> _Response:
+    subscription, resource_group = params["subscription"], params["resource_group"]
+    account = params["account"]
+    if subscription.lower() != sim.subscription_id.lower():
+        message = ARM_SUBSCRIPTION_NOT_FOUND.format(subscription=subscription)
+        raise _Reject(_azure_error(404, "SubscriptionNotFound", message))
+    if resource_group.lower() != sim.resource_group.lower():
+        message = ARM_RESOURCE_GROUP_NOT_FOUND.format(resource_group=resource_group)
+        raise _Reject(_azure_error(404, "ResourceGroupNotFound", message))
+    if account.lower() != sim.account.lower():
+        message = ARM_ACCOUNT_NOT_FOUND.format(account=account, resource_group=resource_group)
+        raise _Reject(_azure_error(404, "ResourceNotFound", message))
+    offset = _skip_offset(_query_param(request, SKIP_TOKEN_PARAM))
+    deployments, page_size = sim.deployments, sim.arm_page_size
+    page = deployments[offset : offset + page_size]
+    body: dict[str, Any] = {"value": [_arm_deployment(sim, d) for d in page]}
+    if offset + page_size < len(deployments):
+        body["nextLink"] = _arm_next_link(sim, request, offset + page_size)
+    return _json(200, body)
+
+
 # -- control API -----------------------------------------------------------------------
 
 
@@ -1036,6 +1301,12 @@ def _fault_to_json(fault: Fault) -> dict[str, Any]:
 
 def _get_requests(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
     return _json(200, [recorded.to_json() for recorded in sim.requests()])
+
+
+def _get_arm_requests(
+    sim: Simulator, request: RecordedRequest, params: dict[str, str]
+) -> _Response:
+    return _json(200, [recorded.to_json() for recorded in sim.arm_requests()])
 
 
 def _delete_requests(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
@@ -1102,14 +1373,19 @@ def _row(
     return _Route(method, re.compile(pattern), handler, guard)
 
 
-# New surfaces are new rows: ARM deployment listing (GET /subscriptions/{sub}/resourceGroups/
-# {rg}/providers/Microsoft.CognitiveServices/accounts/{account}/deployments, with its own
-# management-plane guard) and /openai/files and /openai/batches (with _openai_guard).
+# New surfaces are new rows, each with its plane's guard: the data plane's _openai_guard
+# (api-key or a cognitiveservices token; next: /openai/files and /openai/batches) or the
+# management plane's _arm_guard (a Bearer token for an ARM audience, then api-version). ARM
+# patterns carry (?i): ARM matches its path segments case-insensitively. _plane() decides
+# which list records a request and which headers every answer gets (ARM: paths under
+# /subscriptions/).
 ROUTES: tuple[_Route, ...] = (
     _row("GET", re.escape(TOKEN_PATH), _token_endpoint),
     _row("POST", OPENAI_DEPLOYMENT_PATH + r"/chat/completions", _chat_completions, _openai_guard),
     _row("POST", OPENAI_DEPLOYMENT_PATH + r"/embeddings", _embeddings, _openai_guard),
+    _row("GET", ARM_DEPLOYMENTS_PATH, _arm_list_deployments, _arm_guard),
     _row("GET", r"/_sim/requests", _get_requests),
+    _row("GET", r"/_sim/arm-requests", _get_arm_requests),
     _row("DELETE", r"/_sim/requests", _delete_requests),
     _row("GET", r"/_sim/faults", _get_faults),
     _row("POST", r"/_sim/faults", _post_fault),
@@ -1139,6 +1415,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-s", type=float, default=0.0)
     parser.add_argument("--api-key", default="sim-api-key")
     parser.add_argument("--identity-header", default="sim-identity-header")
+    parser.add_argument("--subscription-id", default=DEFAULT_SUBSCRIPTION_ID)
+    parser.add_argument("--resource-group", default=DEFAULT_RESOURCE_GROUP)
+    parser.add_argument("--account", default=DEFAULT_ACCOUNT, help="for ARM listing")
+    parser.add_argument("--arm-page-size", type=int, default=DEFAULT_ARM_PAGE_SIZE)
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser.parse_args(argv)
 
@@ -1159,9 +1439,14 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         latency_s=args.latency_s,
         verbose=args.verbose,
+        subscription_id=args.subscription_id,
+        resource_group=args.resource_group,
+        account=args.account,
+        arm_page_size=args.arm_page_size,
     ).start()
     print(f"Azure OpenAI simulator: {simulator.url}", flush=True)
     print(f"Identity endpoint:      {simulator.identity_endpoint}", flush=True)
+    print(f"ARM deployments:        {simulator.arm_deployments_url}", flush=True)
     print(f"Deployments:            {', '.join(d.name for d in simulator.deployments)}", flush=True)
     done = threading.Event()
     # Explicit handlers: a shell starting us in the background (make run &) ignores SIGINT.

@@ -6,15 +6,15 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from pydantic import ValidationError
 
-from shared.errors import DeploymentNotFound, UpstreamBadResponse, UpstreamError
+from shared.errors import DeploymentNotFound, UpstreamError
 from shared.http import (
     Deadline,
     HeaderFactory,
     RetryPolicy,
     UpstreamResponse,
     error_for_status,
+    parse_answer,
     send,
 )
 from shared.models import ChatCompletion
@@ -52,7 +52,7 @@ class AzureOpenAI:
         self, deployment: str, body: dict[str, Any], deadline: Deadline
     ) -> tuple[ChatCompletion, UpstreamResponse]:
         response = self._post(self.deployment_url(deployment, "chat/completions"), body, deadline)
-        return _parse(ChatCompletion, response), response
+        return parse_answer(ChatCompletion, response), response
 
     def _post(self, url: str, body: dict[str, Any], deadline: Deadline) -> UpstreamResponse:
         response = send(
@@ -78,16 +78,3 @@ def _not_found(response: UpstreamResponse, code: str | None, message: str | None
         request_id=response.request_id,
         upstream_code=code,
     )
-
-
-def _parse(model: type[ChatCompletion], response: UpstreamResponse) -> ChatCompletion:
-    data = response.json()
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise UpstreamBadResponse(
-            "Azure's answer lacks the fields the run reads: "
-            + ", ".join(sorted({".".join(map(str, e["loc"])) for e in exc.errors()})),
-            upstream_status=response.status,
-            request_id=response.request_id,
-        ) from None

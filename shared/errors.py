@@ -97,17 +97,21 @@ class UpstreamError(AppError):
         request_id: str | None = None,
         upstream_code: str | None = None,
         extra: dict[str, Any] | None = None,
+        hint: str | None = None,
     ) -> None:
         super().__init__(message)
         self.upstream_status = upstream_status
         self.request_id = request_id
         self.upstream_code = upstream_code
         self.extra = extra or {}
+        self.hint = hint
 
     def body_fields(self) -> dict[str, Any]:
         error = super().body_fields()
         if self.upstream_code and self.upstream_code != self.code:
             error["upstream_code"] = self.upstream_code
+        if self.hint:
+            error["hint"] = self.hint
         error.update(self.extra)
         return error
 
@@ -148,6 +152,10 @@ class UpstreamTimeout(UpstreamError):
     code = "UpstreamTimeout"
 
 
+class UpstreamNotFound(UpstreamError):
+    code = "UpstreamNotFound"
+
+
 HTTP_STATUS: dict[type[AppError], int] = {
     InvalidRequest: 400,
     InvalidDeploymentName: 400,
@@ -165,6 +173,7 @@ HTTP_STATUS: dict[type[AppError], int] = {
     UpstreamBadResponse: 502,
     RateLimited: 503,
     UpstreamTimeout: 504,
+    UpstreamNotFound: 502,
 }
 
 

@@ -15,10 +15,11 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
+from pydantic import BaseModel, ValidationError
 from requests.adapters import HTTPAdapter
 
 from shared import constants as c
@@ -289,6 +290,23 @@ def _loggable(url: str) -> str:
     """Host and path of a URL, without the query (which may one day carry a SAS)."""
     parts = urlsplit(url)
     return f"{parts.netloc}{parts.path}"
+
+
+Answer = TypeVar("Answer", bound=BaseModel)
+
+
+def parse_answer(model: type[Answer], response: UpstreamResponse) -> Answer:
+    """Azure's JSON answer as a model, or UpstreamBadResponse naming what is missing."""
+    data = response.json()
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        missing = sorted({".".join(map(str, e["loc"])) or "body" for e in exc.errors()})
+        raise UpstreamBadResponse(
+            "Azure's answer lacks the fields the app reads: " + ", ".join(missing),
+            upstream_status=response.status,
+            request_id=response.request_id,
+        ) from None
 
 
 # --- error bodies --------------------------------------------------------------------------

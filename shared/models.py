@@ -206,3 +206,47 @@ def validate_deployment_name(value: str, *, allow_batch_suffix: bool = False) ->
             + (" (optionally followed by '::batch')." if allow_batch_suffix else ".")
         )
     return name
+
+
+# --- ARM answers (deployments list, api-version 2023-05-01) ---------------------------------
+# Tolerant by design: `sku` or the legacy `properties.scaleSettings`, `model.version` missing,
+# capabilities as strings; fields we do not read are ignored.
+
+
+class ArmModel(_Upstream):
+    name: str | None = None
+    version: str | None = None
+    format: str | None = None
+
+
+class ArmScaleSettings(_Upstream):
+    capacity: int | None = None
+
+
+class ArmSku(_Upstream):
+    name: str | None = None
+    capacity: int | None = None
+
+
+class ArmDeploymentProperties(_Upstream):
+    model: ArmModel = Field(default_factory=ArmModel)
+    provisioningState: str | None = None  # noqa: N815 - ARM's name
+    scaleSettings: ArmScaleSettings | None = None  # noqa: N815 - ARM's name
+
+
+class ArmDeployment(_Upstream):
+    name: str
+    sku: ArmSku | None = None
+    properties: ArmDeploymentProperties = Field(default_factory=ArmDeploymentProperties)
+
+    @property
+    def capacity(self) -> int | None:
+        if self.sku is not None and self.sku.capacity is not None:
+            return self.sku.capacity
+        scale = self.properties.scaleSettings
+        return scale.capacity if scale is not None else None
+
+
+class ArmDeploymentPage(_Upstream):
+    value: list[ArmDeployment]
+    nextLink: str | None = None  # noqa: N815 - ARM's name

@@ -7,18 +7,23 @@ with none known the run fails with RegistryUnavailable rather than run without i
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from azure.core import MatchConditions
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import AzureError, ResourceNotFoundError
-from azure.data.tables import TableClient
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableEntity, UpdateMode
 
 from shared import constants as c
+from shared.discovery import DiscoveredJob
 from shared.errors import NotConfigured, RegistryUnavailable
 from shared.models import JobDefinition
 
@@ -118,3 +123,179 @@ class JobRegistry:
             # No entity, or no table yet (discovery has not run): the job has no definition.
             return None
         return JobDefinition.from_entity(dict(entity))
+
+
+# --- the writer: discovery's side of the registry ------------------------------------------
+
+# Properties discovery owns and rewrites; everything else on an entity (Attributes, anything an
+# administrator added) is carried over untouched.
+DISCOVERY_OWNED = frozenset(
+    {
+        "ExternalId",
+        "JobType",
+        "Platform",
+        "DeploymentName",
+        "ModelName",
+        "ModelVersion",
+        "ModelFormat",
+        "SkuName",
+        "SkuCapacity",
+        "ProvisioningState",
+        "MonitorUrl",
+        "Parameters",
+        "LastSeenAt",
+        "Retired",
+        "RetiredAt",
+    }
+)
+# Sync outcomes live in the same table under a PartitionKey no account name can have
+# (account names start with a letter or digit).
+OUTCOME_PARTITION = "_discovery"
+TRANSACTION_MAX_OPERATIONS = 100  # Table storage's limit per entity group transaction
+
+
+@dataclass
+class SyncCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    retired: int = 0
+    unretired: int = 0
+    write_requests: int = 0
+
+
+class RegistryWriter:
+    """Writes discovered definitions into one partition of the registry table."""
+
+    def __init__(self, table: TableClient | None, partition: str) -> None:
+        self._table = table
+        self.partition = partition
+
+    def table(self) -> TableClient:
+        if self._table is None:
+            raise NotConfigured(
+                "Setting AzureWebJobsStorage is missing: the job registry lives in Table storage."
+            )
+        return self._table
+
+    def sync(self, jobs: list[DiscoveredJob], now: datetime, *, retire_missing: bool) -> SyncCounts:
+        """Create what is new, rewrite what changed, leave the rest alone; with
+        `retire_missing`, mark definitions whose deployment is gone as Retired (never delete).
+        Writes go in transactions of at most 100 operations (one partition)."""
+        table = self.table()
+        _ensure_table(table)
+        existing = {e["RowKey"]: e for e in self.entities()}
+        counts = SyncCounts()
+        operations: list[tuple[Any, ...]] = []
+        wanted = {job.external_id for job in jobs}
+        for job in jobs:
+            operation = _operation_for(
+                self.partition, job, existing.get(job.external_id), now, counts
+            )
+            if operation is not None:
+                operations.append(operation)
+        if retire_missing:
+            live_deployments = {job.deployment_name for job in jobs}
+            for row_key, entity in existing.items():
+                gone = (
+                    entity.get("DeploymentName")
+                    and entity["DeploymentName"] not in live_deployments
+                )
+                if row_key not in wanted and gone and entity.get("Retired") is not True:
+                    counts.retired += 1
+                    operations.append(
+                        (
+                            "update",
+                            _keys(self.partition, row_key) | {"Retired": True, "RetiredAt": now},
+                            {
+                                "mode": UpdateMode.MERGE,
+                                "etag": entity.metadata["etag"],
+                                "match_condition": MatchConditions.IfNotModified,
+                            },
+                        )
+                    )
+        for start in range(0, len(operations), TRANSACTION_MAX_OPERATIONS):
+            table.submit_transaction(operations[start : start + TRANSACTION_MAX_OPERATIONS])
+            counts.write_requests += 1
+        return counts
+
+    def entities(self) -> list[TableEntity]:
+        try:
+            return list(
+                self.table().query_entities(
+                    "PartitionKey eq @pk", parameters={"pk": self.partition}
+                )
+            )
+        except ResourceNotFoundError:
+            return []
+
+    def record_outcome(self, outcome: dict[str, Any]) -> None:
+        table = self.table()
+        _ensure_table(table)
+        table.upsert_entity(
+            _keys(OUTCOME_PARTITION, self.partition) | {"Outcome": json.dumps(outcome)},
+            mode=UpdateMode.REPLACE,
+        )
+
+    def last_outcome(self) -> dict[str, Any] | None:
+        try:
+            entity = self.table().get_entity(OUTCOME_PARTITION, self.partition)
+        except ResourceNotFoundError:
+            return None
+        value = json.loads(entity.get("Outcome") or "null")
+        return value if isinstance(value, dict) else None
+
+
+def _operation_for(
+    partition: str,
+    job: DiscoveredJob,
+    entity: TableEntity | None,
+    now: datetime,
+    counts: SyncCounts,
+) -> tuple[Any, ...] | None:
+    wanted = job.properties()
+    partition_and_row = _keys(partition, job.external_id)
+    if entity is None:
+        counts.created += 1
+        attributes = json.dumps({c.ATTR_DEPLOYMENT_NAME: job.deployment_name})
+        return (
+            "create",
+            partition_and_row
+            | wanted
+            | {"Attributes": attributes, "FirstSeenAt": now, "LastSeenAt": now, "Retired": False},
+        )
+    current = {
+        k: v for k, v in entity.items() if k in DISCOVERY_OWNED - {"LastSeenAt", "RetiredAt"}
+    }
+    if current == wanted | {"Retired": False}:
+        counts.unchanged += 1
+        return None
+    if entity.get("Retired") is True:
+        counts.unretired += 1
+    else:
+        counts.updated += 1
+    kept = {k: v for k, v in entity.items() if k not in DISCOVERY_OWNED}
+    replacement = kept | partition_and_row | wanted | {"LastSeenAt": now, "Retired": False}
+    # REPLACE (not MERGE) so properties Azure no longer reports disappear; the ETag condition
+    # keeps an administrator's concurrent edit from being overwritten (the sync then fails and
+    # the next one redoes it).
+    return (
+        "update",
+        replacement,
+        {
+            "mode": UpdateMode.REPLACE,
+            "etag": entity.metadata["etag"],
+            "match_condition": MatchConditions.IfNotModified,
+        },
+    )
+
+
+def _keys(partition: str, row: str) -> dict[str, Any]:
+    return {"PartitionKey": partition, "RowKey": row}
+
+
+def _ensure_table(table: TableClient) -> None:
+    try:
+        table.create_table()
+    except ResourceExistsError:
+        pass

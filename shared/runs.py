@@ -6,20 +6,30 @@ Each takes what it needs as arguments (`Runner` holds the process-wide clients) 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from azure.core.exceptions import AzureError
+
 from shared import constants as c
+from shared import discovery
 from shared.aoai import AzureOpenAI
+from shared.arm import ResourceManager
 from shared.errors import (
     AppError,
     InvalidInputModel,
     InvalidJobDefinition,
+    InvalidRequest,
+    NotConfigured,
     PayloadTooLarge,
+    RegistryUnavailable,
     UpstreamError,
+    http_status,
 )
 from shared.http import Deadline
 from shared.models import (
@@ -29,7 +39,7 @@ from shared.models import (
     parse_json_object,
     validate_deployment_name,
 )
-from shared.registry import JobRegistry
+from shared.registry import JobRegistry, RegistryWriter
 from shared.settings import Settings
 from shared.status import parse_run_id, sync_run_id
 
@@ -175,8 +185,13 @@ def run_status(run_id: str) -> Outcome:
     return Outcome(422, body)
 
 
-def health_report(settings: Settings | None, problem: AppError | None) -> Outcome:
-    """What an operator needs to see at a glance; no secret, no call to Azure or storage."""
+def health_report(
+    settings: Settings | None,
+    problem: AppError | None,
+    last_discovery: Callable[[], dict[str, Any] | None],
+) -> Outcome:
+    """What an operator needs to see at a glance: configuration and the last discovery's
+    outcome. No secret, and no call to Azure (one registry read for the outcome)."""
     body: dict[str, Any] = {"status": "ok", "service": "polysync-azure-openai-functions"}
     if settings is None:
         body["status"] = "not_configured"
@@ -193,6 +208,11 @@ def health_report(settings: Settings | None, problem: AppError | None) -> Outcom
             "missing_settings": missing,
         }
     )
+    try:
+        body["last_discovery"] = last_discovery()
+    except (AppError, AzureError) as exc:
+        body["last_discovery"] = None
+        body["registry"] = f"unavailable ({type(exc).__name__})"
     return Outcome(200, body)
 
 
@@ -213,3 +233,161 @@ def log_failure(kind: str, deployment: str, error: AppError, started: float) -> 
 
 def _ms_since(started: float) -> float:
     return (time.monotonic() - started) * 1000
+
+
+# --- discovery (design §7) -----------------------------------------------------------------
+
+API_KEY_DISCOVERY_WARNING = (
+    "Discovery returned 0 deployments: API-key auth cannot be used for discovery because "
+    "control-plane (ARM) calls need Entra ID tokens. Switch the app's auth to AAD "
+    "(AZURE_OPENAI_AUTH=aad) and grant its managed identity Reader on the Azure OpenAI resource."
+)
+MAX_STORED_WARNINGS = 50
+
+
+@dataclass(frozen=True)
+class Discoverer:
+    """Lists the account's deployments and brings the job registry in line with them."""
+
+    settings: Settings
+    arm: ResourceManager | None  # None in api_key mode: ARM takes no keys
+    writer: RegistryWriter
+
+    def sync(self, trigger: str) -> Outcome:
+        started_at = datetime.now(UTC)
+        started = time.monotonic()
+        outcome: dict[str, Any] = {
+            "status": "Success",
+            "trigger": trigger,
+            "started_at": started_at.isoformat(),
+            "deployments": 0,
+            "definitions": {job_type: 0 for job_type in discovery.PARAMETERS},
+            "created": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "retired": 0,
+            "unretired": 0,
+            "warnings": [],
+            "error": None,
+        }
+        status = 200
+        try:
+            if self.arm is None:
+                outcome["warnings"].append(API_KEY_DISCOVERY_WARNING)
+            else:
+                deployments = self.arm.list_deployments(
+                    self._require("AZURE_SUBSCRIPTION_ID", self.settings.subscription_id),
+                    self._require("AZURE_RESOURCE_GROUP", self.settings.resource_group),
+                    self.settings.require_account(),
+                    Deadline(self.settings.run_deadline_s),
+                )
+                jobs, warnings = discovery.classify(deployments, self.settings.monitor_url())
+                counts = self.writer.sync(jobs, started_at, retire_missing=True)
+                outcome["deployments"] = len(deployments)
+                for job in jobs:
+                    outcome["definitions"][job.job_type] += 1
+                outcome["warnings"].extend(warnings)
+                outcome.update(
+                    {
+                        "created": counts.created,
+                        "updated": counts.updated,
+                        "unchanged": counts.unchanged,
+                        "retired": counts.retired,
+                        "unretired": counts.unretired,
+                    }
+                )
+        except AppError as error:
+            status = http_status(error)
+            outcome["status"] = "Failed"
+            outcome["error"] = error.body_fields()
+        outcome["duration_ms"] = round(_ms_since(started))
+        outcome["warnings"] = outcome["warnings"][:MAX_STORED_WARNINGS]
+        self._record(outcome)
+        logger.info(
+            "discovery %s (%s): deployments=%d created=%d updated=%d unchanged=%d retired=%d "
+            "warnings=%d error=%s duration_ms=%d",
+            outcome["status"],
+            trigger,
+            outcome["deployments"],
+            outcome["created"],
+            outcome["updated"],
+            outcome["unchanged"],
+            outcome["retired"],
+            len(outcome["warnings"]),
+            (outcome["error"] or {}).get("code"),
+            outcome["duration_ms"],
+        )
+        return Outcome(status, outcome)
+
+    def _require(self, name: str, value: str | None) -> str:
+        if not value:
+            raise NotConfigured(
+                f"Setting {name} is missing: discovery needs it to find the resource."
+            )
+        return value
+
+    def _record(self, outcome: dict[str, Any]) -> None:
+        try:
+            self.writer.record_outcome(outcome)
+        except (AppError, AzureError) as exc:
+            logger.warning("discovery outcome not recorded: %s", type(exc).__name__)
+
+
+def list_jobs(writer: RegistryWriter, job_type: str | None, include_retired: str | None) -> Outcome:
+    """`GET /api/jobs`: the registry's definitions, optionally of one job type."""
+    if job_type is not None and job_type not in discovery.PARAMETERS:
+        raise InvalidRequest(
+            "job_type must be one of: " + ", ".join(discovery.PARAMETERS),
+            details=[{"field": "job_type", "problem": "unknown job type"}],
+        )
+    flag = (include_retired or "false").lower()
+    if flag not in {"true", "false"}:
+        raise InvalidRequest(
+            "include_retired must be true or false.",
+            details=[{"field": "include_retired", "problem": "not true or false"}],
+        )
+    try:
+        entities = writer.entities()
+    except AzureError as exc:
+        raise RegistryUnavailable("The job registry (Table storage) cannot be reached.") from exc
+    jobs = []
+    for entity in entities:
+        if job_type is not None and entity.get("JobType") != job_type:
+            continue
+        if entity.get("Retired") is True and flag != "true":
+            continue
+        jobs.append(_job_view(dict(entity)))
+    jobs.sort(key=lambda job: str(job["external_id"]))
+    return Outcome(200, {"count": len(jobs), "jobs": jobs})
+
+
+def _job_view(entity: dict[str, Any]) -> dict[str, Any]:
+    def loads(name: str) -> Any:
+        try:
+            return json.loads(entity.get(name) or "null")
+        except ValueError:
+            return entity.get(name)
+
+    def when(name: str) -> str | None:
+        value = entity.get(name)
+        return value.isoformat() if isinstance(value, datetime) else value
+
+    return {
+        "external_id": entity.get("RowKey"),
+        "job_type": entity.get("JobType"),
+        "platform": entity.get("Platform"),
+        "deployment_name": entity.get("DeploymentName"),
+        "model_name": entity.get("ModelName"),
+        "model_version": entity.get("ModelVersion"),
+        "model_format": entity.get("ModelFormat"),
+        "sku_name": entity.get("SkuName"),
+        "sku_capacity": entity.get("SkuCapacity"),
+        "provisioning_state": entity.get("ProvisioningState"),
+        "monitor_url": entity.get("MonitorUrl"),
+        "parameters": loads("Parameters"),
+        "attributes": loads("Attributes"),
+        "retired": entity.get("Retired") is True,
+        "first_seen_at": when("FirstSeenAt"),
+        "last_seen_at": when("LastSeenAt"),
+        "retired_at": when("RetiredAt"),
+    }

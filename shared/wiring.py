@@ -11,16 +11,18 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 from azure.identity import ManagedIdentityCredential
 
 from shared.aoai import AzureOpenAI
+from shared.arm import ResourceManager
 from shared.errors import NotConfigured
 from shared.http import HeaderFactory, RetryPolicy, new_session
 from shared.identity import TokenSource, api_key_headers, bearer_headers, build_credential
-from shared.registry import JobRegistry, table_client
-from shared.runs import Runner
+from shared.registry import JobRegistry, RegistryWriter, table_client
+from shared.runs import Discoverer, Runner
 from shared.settings import SETTING_NAMES, Settings, load_settings
 
 
@@ -29,6 +31,7 @@ class Services:
     settings: Settings
     credential: ManagedIdentityCredential
     runner: Runner
+    discoverer: Discoverer
 
 
 _lock = threading.Lock()
@@ -51,6 +54,14 @@ def services(env: Mapping[str, str] | None = None) -> Services:
 
 def runner() -> Runner:
     return services().runner
+
+
+def discoverer() -> Discoverer:
+    return services().discoverer
+
+
+def last_discovery() -> dict[str, Any] | None:
+    return services().discoverer.writer.last_outcome()
 
 
 def settings_or_problem(
@@ -76,14 +87,24 @@ def _build(settings: Settings) -> Services:
         if settings.auth == "api_key"
         else bearer_headers(TokenSource(credential, settings.aoai_scope))
     )
+    policy = RetryPolicy(max_attempts=settings.max_attempts, read_timeout_s=settings.read_timeout_s)
     aoai = AzureOpenAI(
         _shared_session(),
         endpoint=settings.openai_endpoint,
         api_version=settings.api_version,
         auth_headers=auth,
-        policy=RetryPolicy(
-            max_attempts=settings.max_attempts, read_timeout_s=settings.read_timeout_s
-        ),
+        policy=policy,
+    )
+    # ARM takes no API keys: in api_key mode discovery reports why it cannot list anything.
+    arm = (
+        None
+        if settings.auth == "api_key"
+        else ResourceManager(
+            _shared_session(),
+            base_url=settings.arm_base,
+            auth_headers=bearer_headers(TokenSource(credential, settings.arm_scope)),
+            policy=policy,
+        )
     )
     table = table_client(
         table_name=settings.job_definitions_table,
@@ -91,5 +112,11 @@ def _build(settings: Settings) -> Services:
         table_service_uri=str(settings.storage_table_uri) if settings.storage_table_uri else None,
         credential=credential,
     )
-    registry = JobRegistry(table, settings.require_account())
-    return Services(settings, credential, Runner(settings, aoai, registry))
+    account = settings.require_account()
+    writer = RegistryWriter(table, account)
+    return Services(
+        settings,
+        credential,
+        Runner(settings, aoai, JobRegistry(table, account)),
+        Discoverer(settings, arm, writer),
+    )

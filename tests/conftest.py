@@ -118,7 +118,12 @@ def azurite() -> Iterator[Azurite]:
 
 @pytest.fixture(scope="session")
 def _session_sim() -> Iterator[Simulator]:
-    with Simulator(identity_header=IDENTITY_HEADER) as sim:
+    with Simulator(
+        identity_header=IDENTITY_HEADER,
+        subscription_id=SUBSCRIPTION,
+        resource_group=RESOURCE_GROUP,
+        account=ACCOUNT,
+    ) as sim:
         yield sim
 
 
@@ -147,6 +152,8 @@ def app_env(
         "JOB_DEFINITIONS_TABLE": table_name,
         "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION,
         "AZURE_RESOURCE_GROUP": RESOURCE_GROUP,
+        "AZURE_RESOURCE_MANAGER_ENDPOINT": sim.url,
+        "DISCOVERY_SCHEDULE": "0 0 * * * *",
         # short enough that fault tests stay fast; the retry logic is the same as with defaults
         "AOAI_TIMEOUT_S": "5",
         "RUN_DEADLINE_S": "20",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -83,19 +84,33 @@ def test_health_reveals_no_secret(app_env, monkeypatch):
 
 
 def test_the_host_indexes_the_expected_functions_routes_and_auth_levels():
-    indexed = {
-        fn.get_function_name(): (
+    functions = {fn.get_function_name(): fn for fn in indexed_functions(function_app.app)}
+    http = {
+        name: (
             fn.get_trigger().route,
             [str(m.value) for m in fn.get_trigger().methods],
             fn.get_trigger().auth_level,
         )
-        for fn in indexed_functions(function_app.app)
+        for name, fn in functions.items()
+        if fn.is_http_function()
     }
-    assert indexed == {
+    assert http == {
         "chat_run": ("chat/{deployment}", ["POST"], func.AuthLevel.FUNCTION),
         "run_status": ("status/{run_id}", ["GET"], func.AuthLevel.FUNCTION),
+        "discovery_run": ("discovery", ["POST"], func.AuthLevel.ADMIN),
+        "jobs_list": ("jobs", ["GET"], func.AuthLevel.FUNCTION),
         "health": ("health", ["GET"], func.AuthLevel.ANONYMOUS),
     }
+    timer = json.loads(functions["discovery_sync"].get_function_json())["bindings"]
+    assert timer == [
+        {
+            "type": "timerTrigger",
+            "direction": "IN",
+            "name": "timer",
+            "schedule": "%DISCOVERY_SCHEDULE%",
+            "useMonitor": True,
+        }
+    ]
 
 
 def test_importing_function_app_with_no_settings_at_all_succeeds():
@@ -109,4 +124,4 @@ def test_importing_function_app_with_no_settings_at_all_succeeds():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "3"
+    assert result.stdout.strip() == "6"

@@ -194,5 +194,6 @@ def test_every_error_class_has_a_documented_status():
         "UpstreamBadResponse": 502,
         "RateLimited": 503,
         "UpstreamTimeout": 504,
+        "UpstreamNotFound": 502,
     }
     assert {cls.code: status for cls, status in errors.HTTP_STATUS.items()} == expected
