@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run test lint typecheck doctor pytest bench clean
+.PHONY: install run test lint typecheck doctor pytest bench bench-discovery clean
 
 install: $(PY_STAMP) $(NPM_STAMP)
 
@@ -40,9 +40,16 @@ doctor: $(PY_STAMP)
 pytest: install
 	$(BIN)/python -m pytest
 
-## bench: our chat run against a bare requests POST and the openai SDK (simulator, zero latency)
+## bench: both benchmarks: our chat run against a bare requests POST and the openai SDK
+## (simulator, zero latency), then the discovery sync (see bench-discovery)
 bench: install
 	$(BIN)/python -m bench.chat
+	$(BIN)/python -m bench.discovery
+
+## bench-discovery: discovery of 1,000 deployments (10 ARM pages) into Azurite: first sync,
+## unchanged re-sync, 10 changed; time, ARM and storage requests by kind, PASS/FAIL
+bench-discovery: install
+	$(BIN)/python -m bench.discovery
 
 clean:
 	rm -rf $(VENV) node_modules .azurite .mypy_cache .ruff_cache .pytest_cache .hypothesis

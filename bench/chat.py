@@ -26,14 +26,11 @@ import json
 import logging
 import os
 import platform
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -45,12 +42,10 @@ import requests
 from azure.data.tables import TableServiceClient
 
 import function_app
+from bench._stack import ROOT, azurite, environ, without_app_settings
 from local.simulator import Simulator
 from shared import constants as c
 from shared import wiring
-from shared.settings import SETTING_NAMES
-
-ROOT = Path(__file__).resolve().parent.parent
 
 DEPLOYMENT = "gpt-4o"
 API_VERSION = "2024-10-21"
@@ -66,15 +61,6 @@ RUN_URL = f"http://localhost:7071/api/chat/{DEPLOYMENT}"
 ACCOUNT = "bench-aoai"
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 RESOURCE_GROUP = "rg-bench"
-# Azurite's well-known development account key (public, documented by Microsoft).
-AZURITE_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-AZURITE_START_TIMEOUT_S = 30.0
-AZURITE_STOP_TIMEOUT_S = 10.0
-# Every setting the app reads: removed from the environment for the whole benchmark (and for
-# the cold-start interpreters), so the developer's shell cannot change what is measured.
-APP_ENV_NAMES = (*SETTING_NAMES, "DISCOVERY_SCHEDULE", "AZURE_TOKEN_CREDENTIALS")
 
 IMPORT_TIMER = (
     "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
@@ -137,82 +123,7 @@ def fail(variant: str, problem: str) -> None:
     raise SystemExit(f"bench: {variant} answered wrongly: {problem}")
 
 
-# --- the environment: settings, Azurite, the registry --------------------------------------
-
-
-def without_app_settings(env: Mapping[str, str]) -> dict[str, str]:
-    return {name: value for name, value in env.items() if name not in APP_ENV_NAMES}
-
-
-@contextmanager
-def environ(values: Mapping[str, str]) -> Iterator[None]:
-    """`os.environ` is exactly `values` inside the block, and as it was after it."""
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def azurite() -> Iterator[str]:
-    """Azurite's table service as a child process (in memory, a free port), as the tests start
-    it; yields its connection string and stops it whatever happens."""
-    binary = ROOT / "node_modules" / ".bin" / "azurite-table"
-    if shutil.which("node") is None or not binary.exists():
-        raise SystemExit("bench: Azurite is not installed (Node.js and `npm ci` are needed).")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            str(binary),
-            "--tableHost",
-            "127.0.0.1",
-            "--tablePort",
-            str(port),
-            "--inMemoryPersistence",
-            "--skipApiVersionCheck",
-            "--disableTelemetry",
-            "--silent",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(port, process)
-        yield (
-            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-            f"AccountKey={AZURITE_KEY};TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
-        )
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=AZURITE_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + AZURITE_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.1)
-    raise SystemExit("bench: Azurite did not start.")
+# --- the environment: settings and the registry (Azurite: bench._stack) -------------------
 
 
 def seed_registry(connection_string: str) -> None:

@@ -170,6 +170,7 @@ class RegistryWriter:
     def __init__(self, table: TableClient | None, partition: str) -> None:
         self._table = table
         self.partition = partition
+        self._table_exists = False
 
     def table(self) -> TableClient:
         if self._table is None:
@@ -178,12 +179,22 @@ class RegistryWriter:
             )
         return self._table
 
+    def _ensure_table(self) -> TableClient:
+        """The table, created on first use by this process (one request, not one per write)."""
+        table = self.table()
+        if not self._table_exists:
+            try:
+                table.create_table()
+            except ResourceExistsError:
+                pass
+            self._table_exists = True
+        return table
+
     def sync(self, jobs: list[DiscoveredJob], now: datetime, *, retire_missing: bool) -> SyncCounts:
         """Create what is new, rewrite what changed, leave the rest alone; with
         `retire_missing`, mark definitions whose deployment is gone as Retired (never delete).
         Writes go in transactions of at most 100 operations (one partition)."""
-        table = self.table()
-        _ensure_table(table)
+        table = self._ensure_table()
         existing = {e["RowKey"]: e for e in self.entities()}
         counts = SyncCounts()
         operations: list[tuple[Any, ...]] = []
@@ -230,9 +241,7 @@ class RegistryWriter:
             return []
 
     def record_outcome(self, outcome: dict[str, Any]) -> None:
-        table = self.table()
-        _ensure_table(table)
-        table.upsert_entity(
+        self._ensure_table().upsert_entity(
             _keys(OUTCOME_PARTITION, self.partition) | {"Outcome": json.dumps(outcome)},
             mode=UpdateMode.REPLACE,
         )
@@ -292,10 +301,3 @@ def _operation_for(
 
 def _keys(partition: str, row: str) -> dict[str, Any]:
     return {"PartitionKey": partition, "RowKey": row}
-
-
-def _ensure_table(table: TableClient) -> None:
-    try:
-        table.create_table()
-    except ResourceExistsError:
-        pass
