@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,13 +19,11 @@ from pathlib import Path
 import pytest
 from azure.data.tables import TableClient, TableServiceClient
 
+from local.azurite import Azurite, AzuriteError
 from local.simulator import Simulator
 from shared.settings import SETTING_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
-AZURITE_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
 ACCOUNT = "test-aoai"
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 RESOURCE_GROUP = "rg-test"
@@ -42,74 +37,15 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Azurite:
-    """The Azurite table service as a child process; `stop()` and `start()` again keep the port
-    (issue 5's storage-fault tests use that)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.connection_string = (
-            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-            f"AccountKey={AZURITE_KEY};TableEndpoint=http://127.0.0.1:{self.port}/devstoreaccount1;"
-        )
-
-    def start(self) -> None:
-        binary = ROOT / "node_modules" / ".bin" / "azurite-table"
-        if not binary.exists():
-            pytest.exit(
-                "Azurite is not installed: run `make test` (it runs `npm ci`).", returncode=2
-            )
-        self.process = subprocess.Popen(
-            [
-                str(binary),
-                "--tableHost",
-                "127.0.0.1",
-                "--tablePort",
-                str(self.port),
-                "--inMemoryPersistence",
-                "--skipApiVersionCheck",
-                "--disableTelemetry",
-                "--silent",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.1)
-        self.stop()
-        pytest.exit("Azurite did not start", returncode=2)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[Azurite]:
     if shutil.which("node") is None:
         pytest.exit("Node.js is needed for Azurite", returncode=2)
     server = Azurite()
-    server.start()
+    try:
+        server.start()
+    except AzuriteError as error:
+        pytest.exit(str(error), returncode=2)
     try:
         yield server
     finally:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from local.azurite import free_port
 from local.simulator import Fault
-from tests.conftest import free_port, seed_definition
+from tests.conftest import seed_definition
 from tests.functions.helpers import chat
 
 pytestmark = pytest.mark.usefixtures("app_env")

@@ -1,0 +1,98 @@
+"""Azurite's table service as a child process: the one way the tests, the benchmarks and the
+local stack get storage (in memory, or kept in a folder)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BINARY = ROOT / "node_modules" / ".bin" / "azurite-table"
+HOST = "127.0.0.1"
+ACCOUNT = "devstoreaccount1"
+# Azurite's well-known development key (public, documented; not a secret).
+KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+POLL_S = 0.1
+
+
+class AzuriteError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def connection_string(port: int) -> str:
+    """The connection string of the Azurite account whose table service is on `port`."""
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
+        f"TableEndpoint=http://{HOST}:{port}/{ACCOUNT};"
+    )
+
+
+class Azurite:
+    """`start()` and `stop()` may be called again: the port stays, so a test can take storage
+    away and bring it back."""
+
+    def __init__(self, port: int | None = None, location: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.location = location
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def connection_string(self) -> str:
+        return connection_string(self.port)
+
+    def start(self) -> Azurite:
+        if not BINARY.exists():
+            raise AzuriteError("Azurite is not installed: run `make test` or `npm ci`.")
+        storage = ["--location", str(self.location)] if self.location else ["--inMemoryPersistence"]
+        self.process = subprocess.Popen(
+            [
+                str(BINARY),
+                "--tableHost",
+                HOST,
+                "--tablePort",
+                str(self.port),
+                *storage,
+                "--skipApiVersionCheck",
+                "--disableTelemetry",
+                "--silent",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((HOST, self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(POLL_S)
+        self.stop()
+        raise AzuriteError(f"Azurite did not start on port {self.port}.")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> Azurite:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

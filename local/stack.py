@@ -1,0 +1,511 @@
+"""The local stack behind `make run`: Azurite, the Azure simulator and the app on the local host.
+
+Usage: `python -m local.stack [--port 7071] [--sim-port 7072] [--azurite-port 10002]` from the
+repository root. No cloud is involved: Azurite (a child process) holds the job registry in
+`.azurite/`, the simulator stands in for Azure OpenAI and the managed-identity endpoint, and the
+app runs unmodified against both. Ctrl-C (or SIGTERM) stops all three.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from urllib.parse import quote
+
+import requests
+from azure.core.exceptions import AzureError
+from azure.data.tables import TableServiceClient
+
+from local import azurite
+from local import host as local_host
+from local import simulator as local_simulator
+from local.azurite import connection_string
+from local.host import DEFAULT_ROUTE_PREFIX, LocalHost, load_app
+from local.simulator import DEFAULT_DEPLOYMENTS, Deployment, Simulator, load_deployments
+from shared.constants import (
+    ATTR_MAX_TOKENS,
+    ATTR_SYSTEM_PROMPT,
+    DEFAULT_JOB_DEFINITIONS_TABLE,
+    REGISTRY_CACHE_TTL_S,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+MAX_PORT = 65535
+DEFAULT_APP_PORT = local_host.DEFAULT_PORT  # 7071, like `func start`
+DEFAULT_SIM_PORT = local_simulator.DEFAULT_CLI_PORT  # 7072
+DEPLOYMENTS_FILE_ENV = local_simulator.DEPLOYMENTS_FILE_ENV  # SIM_DEPLOYMENTS_FILE
+AZURITE_BINARY = ROOT / "node_modules" / ".bin" / "azurite-table"
+AZURITE_LOCATION = ROOT / ".azurite"
+DEFAULT_AZURITE_PORT = 10002
+DISCOVERY_TIMEOUT_S = 60.0
+AZURITE_START_TIMEOUT_S = 30.0
+AZURITE_POLL_S = 0.1
+AZURITE_STOP_TIMEOUT_S = 10.0
+AZURITE_ACCOUNT = azurite.ACCOUNT
+
+LOCAL_ACCOUNT = "local-aoai"
+LOCAL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+LOCAL_RESOURCE_GROUP = "rg-local"
+DISCOVERY_SCHEDULE = "0 0 * * * *"
+JOB_TABLE = DEFAULT_JOB_DEFINITIONS_TABLE
+# Settings a user may set in the environment to try other modes (api_key, tighter limits); the
+# stack overwrites every other setting it sets, whatever the environment says.
+USER_SETTINGS = frozenset(
+    {"AZURE_OPENAI_AUTH", "AZURE_OPENAI_API_KEY", "RUN_DEADLINE_S", "MAX_REQUEST_BYTES"}
+)
+USER_SETTING_PREFIX = "AOAI_"
+
+IDENTITY_HEADER_BYTES = 16  # random per run, like the secret App Service hands the app
+# (argparse attribute, flag) of each port, in start order
+PORT_FLAGS = (("azurite_port", "--azurite-port"), ("sim_port", "--sim-port"), ("port", "--port"))
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_DATE_FORMAT = "%H:%M:%S"
+QUIET_LOGGERS = ("azure",)  # the SDKs log every HTTP request and response at INFO
+
+EXAMPLE_PROMPT = "Say hello"
+EXAMPLE_MAX_TOKENS = 50
+EXAMPLE_ATTRIBUTES = {ATTR_SYSTEM_PROMPT: "You are terse.", ATTR_MAX_TOKENS: "64"}
+FAULT_RETRY_AFTER_MS = "500"
+
+logger = logging.getLogger("local.stack")
+
+
+class StartupError(Exception):
+    """A part of the stack could not start; the message says what to do."""
+
+
+class StopRequested(BaseException):
+    """SIGINT or SIGTERM arrived (a BaseException, like KeyboardInterrupt, so that no
+    `except Exception` on the way swallows it)."""
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The running parts, for the banner."""
+
+    app_url: str
+    simulator: Simulator
+    azurite_port: int
+
+    @property
+    def azurite_url(self) -> str:
+        return f"http://{HOST}:{self.azurite_port}/{AZURITE_ACCOUNT}"
+
+
+# -- command line -----------------------------------------------------------------------------
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_PORT):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1-{MAX_PORT})")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return value
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.stack",
+        description="Run the app locally against Azurite and the Azure simulator (no cloud). "
+        "Ctrl-C stops everything.",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_APP_PORT,
+        help="port of the app (the local Functions host) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--sim-port",
+        type=_port,
+        default=DEFAULT_SIM_PORT,
+        help="port of the Azure OpenAI + managed-identity simulator (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--azurite-port",
+        type=_port,
+        default=DEFAULT_AZURITE_PORT,
+        help="port of Azurite's table service (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--deployments",
+        metavar="FILE",
+        default=os.environ.get(DEPLOYMENTS_FILE_ENV),
+        help="JSON list of simulated deployments, e.g. "
+        '[{"name": "gpt-4o", "model": "gpt-4o", "version": "2024-08-06"}] '
+        f"(default: ${DEPLOYMENTS_FILE_ENV}, else the simulator's built-ins)",
+    )
+    parser.add_argument(
+        "--latency-s",
+        type=_seconds,
+        default=0.0,
+        help="seconds the simulator waits before each Azure OpenAI answer (default: 0)",
+    )
+    args = parser.parse_args(argv)
+    if len({args.port, args.sim_port, args.azurite_port}) < 3:
+        parser.error("--port, --sim-port and --azurite-port must differ")
+    return args
+
+
+def _deployments(path: str | None) -> list[Deployment]:
+    return load_deployments(path) if path else list(DEFAULT_DEPLOYMENTS)
+
+
+# -- Azurite ----------------------------------------------------------------------------------
+
+
+def _check_port_free(port: int, flag: str) -> None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            raise StartupError(
+                f"port {port} ({flag}) is in use ({error.strerror}): stop what listens there "
+                f"(an Azurite left over? `pgrep -af azurite-table`) or choose another {flag}"
+            ) from None
+
+
+def _azurite_command(port: int) -> list[str]:
+    return [
+        str(AZURITE_BINARY),
+        "--tableHost",
+        HOST,
+        "--tablePort",
+        str(port),
+        "--location",
+        str(AZURITE_LOCATION),
+        "--skipApiVersionCheck",
+        "--disableTelemetry",
+        "--silent",
+    ]
+
+
+def _start_azurite(port: int) -> subprocess.Popen[bytes]:
+    if not AZURITE_BINARY.exists():
+        raise StartupError(
+            f"Azurite is not installed ({AZURITE_BINARY.relative_to(ROOT)} is missing): "
+            "run `make run` (it runs `npm ci`) or `npm ci`"
+        )
+    if shutil.which("node") is None:
+        raise StartupError("Node.js is needed for Azurite: install node (v18 or later)")
+    # A session of its own: Ctrl-C reaches only us, and we stop Azurite after the app.
+    return subprocess.Popen(
+        _azurite_command(port),
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,  # its start-up chatter; errors still go to stderr
+        start_new_session=True,
+    )
+
+
+def _wait_for_port(process: subprocess.Popen[bytes], port: int) -> None:
+    deadline = time.monotonic() + AZURITE_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StartupError(f"Azurite exited with code {process.returncode} (see above)")
+        try:
+            socket.create_connection((HOST, port), timeout=AZURITE_POLL_S * 5).close()
+            return
+        except OSError:
+            time.sleep(AZURITE_POLL_S)
+    raise StartupError(
+        f"Azurite did not listen on {HOST}:{port} within {AZURITE_START_TIMEOUT_S:.0f} s"
+    )
+
+
+def _stop_azurite(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=AZURITE_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        logger.warning("Azurite did not stop within %.0f s: killing it", AZURITE_STOP_TIMEOUT_S)
+        process.kill()
+        process.wait()
+    logger.info("Azurite stopped")
+
+
+def _create_job_table(connection_string: str) -> None:
+    try:
+        service = TableServiceClient.from_connection_string(connection_string)
+        service.create_table_if_not_exists(JOB_TABLE)
+    except AzureError as error:
+        raise StartupError(f"cannot create table {JOB_TABLE} in Azurite: {error}") from None
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+
+def _app_settings(sim: Simulator, identity_header: str, azurite_port: int) -> dict[str, str]:
+    return {
+        "AZURE_OPENAI_ACCOUNT": LOCAL_ACCOUNT,
+        "AZURE_OPENAI_ENDPOINT": sim.url,
+        "IDENTITY_ENDPOINT": sim.identity_endpoint,
+        "IDENTITY_HEADER": identity_header,
+        "AzureWebJobsStorage": connection_string(azurite_port),
+        "AZURE_SUBSCRIPTION_ID": LOCAL_SUBSCRIPTION,
+        "AZURE_RESOURCE_GROUP": LOCAL_RESOURCE_GROUP,
+        "AZURE_RESOURCE_MANAGER_ENDPOINT": sim.url,
+        "DISCOVERY_SCHEDULE": DISCOVERY_SCHEDULE,
+        "JOB_DEFINITIONS_TABLE": JOB_TABLE,
+    }
+
+
+def _user_may_set(name: str) -> bool:
+    return name in USER_SETTINGS or name.startswith(USER_SETTING_PREFIX)
+
+
+def _apply_settings(settings: dict[str, str]) -> None:
+    """Set the settings in os.environ; only the user-tunable ones keep a value already set."""
+    for name, value in settings.items():
+        if not (_user_may_set(name) and name in os.environ):
+            os.environ[name] = value
+    user_set = sorted(name for name in os.environ if _user_may_set(name))
+    if user_set:  # names only: AZURE_OPENAI_API_KEY is a secret
+        logger.info("settings taken from your environment: %s", ", ".join(user_set))
+
+
+# -- signals ----------------------------------------------------------------------------------
+
+
+def _request_stop(signum: int, frame: FrameType | None) -> None:
+    _ignore_stop_signals()  # a second Ctrl-C must not cut the clean-up short
+    raise StopRequested(signal.Signals(signum).name)
+
+
+def _ignore_stop_signals() -> None:
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _request_stop)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+# -- start-up ---------------------------------------------------------------------------------
+
+
+def _start_storage(port: int, stack: contextlib.ExitStack) -> None:
+    azurite = _start_azurite(port)
+    stack.callback(_stop_azurite, azurite)
+    _wait_for_port(azurite, port)
+    logger.info("Azurite table service on %s:%d (data in %s)", HOST, port, AZURITE_LOCATION)
+
+
+def _start_simulator(
+    args: argparse.Namespace,
+    deployments: list[Deployment],
+    identity_header: str,
+    stack: contextlib.ExitStack,
+) -> Simulator:
+    sim = Simulator(
+        deployments,
+        host=HOST,
+        port=args.sim_port,
+        identity_header=identity_header,
+        latency_s=args.latency_s,
+    ).start()
+    stack.callback(sim.stop)
+    logger.info("simulator on %s", sim.url)
+    return sim
+
+
+def _start_app(port: int, stack: contextlib.ExitStack) -> LocalHost:
+    app = load_app(str(ROOT))  # imports function_app only now that its settings are in place
+    host = LocalHost(app, host=HOST, port=port, log=logging.getLogger("local.host").info)
+    host.start()
+    stack.callback(host.stop)
+    logger.info("app on %s", host.url)
+    return host
+
+
+def _start(
+    args: argparse.Namespace, deployments: list[Deployment], stack: contextlib.ExitStack
+) -> Stack:
+    """Start Azurite, the simulator, then the app; `stack` stops them in reverse order."""
+    for port, flag in PORT_FLAGS:
+        _check_port_free(getattr(args, port), flag)
+    _start_storage(args.azurite_port, stack)
+    identity_header = secrets.token_urlsafe(IDENTITY_HEADER_BYTES)
+    sim = _start_simulator(args, deployments, identity_header, stack)
+    _apply_settings(_app_settings(sim, identity_header, args.azurite_port))
+    _create_job_table(connection_string(args.azurite_port))
+    host = _start_app(args.port, stack)
+    _discover(host.url)
+    return Stack(app_url=host.url, simulator=sim, azurite_port=args.azurite_port)
+
+
+def _discover(app_url: str) -> None:
+    """One discovery at start, through the app's own HTTP function, so /api/jobs lists real
+    definitions straight away."""
+    response = requests.post(f"{app_url}/api/discovery", timeout=DISCOVERY_TIMEOUT_S)
+    outcome = response.json()
+    logger.info(
+        "discovery at start: HTTP %d, %s deployments, %s created, %s updated, %s retired",
+        response.status_code,
+        outcome.get("deployments"),
+        outcome.get("created"),
+        outcome.get("updated"),
+        outcome.get("retired"),
+    )
+
+
+# -- banner -----------------------------------------------------------------------------------
+
+
+def _chat_deployment(deployments: Sequence[Deployment]) -> str:
+    chat = [d.name for d in deployments if not d.is_embedding]
+    return chat[0] if chat else "<deployment>"
+
+
+def _python_command() -> str:
+    executable = Path(sys.executable)
+    with contextlib.suppress(ValueError):
+        return str(executable.relative_to(Path.cwd()))
+    return str(executable)
+
+
+def _curl_examples(stack: Stack, deployment: str) -> list[str]:
+    api = f"{stack.app_url}/{DEFAULT_ROUTE_PREFIX}"
+    sim = stack.simulator.url
+    body = f'{{"user_prompt": "{EXAMPLE_PROMPT}", "max_tokens": {EXAMPLE_MAX_TOKENS}}}'
+    chat = (
+        f"curl -s -X POST {api}/chat/{quote(deployment, safe='')} "
+        f"-H 'Content-Type: application/json' -d '{body}'"
+    )
+    fault = (
+        f'{{"path": "chat/completions", "status": 429, '
+        f'"headers": {{"retry-after-ms": "{FAULT_RETRY_AFTER_MS}"}}}}'
+    )
+    run_id = quote(f"{deployment}#sync#Success", safe="")
+    return [
+        "# a chat run",
+        chat,
+        "# poll a run's status",
+        f"curl -s '{api}/status/{run_id}'",
+        "# health",
+        f"curl -s {api}/health",
+        "# api_key mode instead of managed identity: start the stack with",
+        f"#   AZURE_OPENAI_AUTH=api_key AZURE_OPENAI_API_KEY={stack.simulator.api_key} make run",
+        f"# make Azure answer the next chat call with 429 (the app waits {FAULT_RETRY_AFTER_MS} ms"
+        " and retries),",
+        "# then run the chat call above again; GET /_sim/requests shows what Azure received",
+        f"curl -s -X POST {sim}/_sim/faults -d '{fault}'",
+    ]
+
+
+def _attribute_example(stack: Stack, deployment: str) -> list[str]:
+    attributes = ", ".join(f'"{name}": "{value}"' for name, value in EXAMPLE_ATTRIBUTES.items())
+    return [
+        f"# give {deployment} a job definition (PartitionKey = account, RowKey = deployment);",
+        f"# the app re-reads a definition after at most {REGISTRY_CACHE_TTL_S:.0f} s",
+        f"{_python_command()} - <<'EOF'",
+        "import json",
+        "from azure.data.tables import TableClient",
+        f'conn = "{connection_string(stack.azurite_port)}"',
+        f'table = TableClient.fromconnection_string(conn, "{JOB_TABLE}")',
+        f"attributes = {{{attributes}}}",
+        f'table.upsert_entity({{"PartitionKey": "{LOCAL_ACCOUNT}", "RowKey": "{deployment}",',
+        '                      "Attributes": json.dumps(attributes)})',
+        "EOF",
+    ]
+
+
+def _banner(stack: Stack) -> str:
+    deployments = stack.simulator.deployments
+    deployment = _chat_deployment(deployments)
+    lines = [
+        "",
+        "Local stack is ready (Ctrl-C stops it)",
+        f"  App:       {stack.app_url}/{DEFAULT_ROUTE_PREFIX}",
+        f"  Simulator: {stack.simulator.url}  (Azure OpenAI, managed identity, /_sim control API)",
+        f"  Azurite:   {stack.azurite_url}  (table {JOB_TABLE}, data in .azurite/)",
+        "Simulated deployments:",
+        *(f"  {d.name} -> {d.model} ({d.version})" for d in deployments),
+        "Try:",
+        *(f"  {line}" for line in _curl_examples(stack, deployment)),
+        # flush left: a heredoc's body and its closing EOF must not be indented
+        *_attribute_example(stack, deployment),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt=LOG_DATE_FORMAT)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _run(args: argparse.Namespace, deployments: list[Deployment]) -> None:
+    """Start the stack and serve until a stop signal; everything started is stopped on exit."""
+    with contextlib.ExitStack() as stack:
+        try:
+            print(_banner(_start(args, deployments, stack)), flush=True)
+            while True:
+                time.sleep(3600)  # until a signal raises StopRequested
+        except StartupError as error:
+            logger.error("cannot start the local stack: %s", error)
+            raise
+        finally:
+            _ignore_stop_signals()
+            logger.info("stopping the local stack")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    _configure_logging()
+    try:
+        deployments = _deployments(args.deployments)
+    except (OSError, TypeError, ValueError) as error:
+        logger.error("cannot load deployments from %s: %s", args.deployments, error)
+        return 2
+    with _stop_on_signals():
+        try:
+            _run(args, deployments)
+        except StopRequested as stop:
+            logger.info("stopped (%s)", stop)
+        except StartupError:
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
