@@ -5,18 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from shared.errors import DeploymentNotFound, UpstreamError
-from shared.http import (
-    Deadline,
-    HeaderFactory,
-    RetryPolicy,
-    UpstreamResponse,
-    error_for_status,
-    parse_answer,
-    send,
-)
+from shared.http import AzureCaller, Deadline, UpstreamResponse, error_for_status, parse_answer
 from shared.models import ChatCompletion
 
 AUTH_HINT = (
@@ -26,20 +16,10 @@ AUTH_HINT = (
 
 
 class AzureOpenAI:
-    def __init__(
-        self,
-        session: requests.Session,
-        *,
-        endpoint: str,
-        api_version: str,
-        auth_headers: HeaderFactory,
-        policy: RetryPolicy,
-    ) -> None:
-        self._session = session
+    def __init__(self, caller: AzureCaller, *, endpoint: str, api_version: str) -> None:
+        self._caller = caller
         self._endpoint = endpoint
         self._api_version = api_version
-        self._auth_headers = auth_headers
-        self._policy = policy
 
     def deployment_url(self, deployment: str, operation: str) -> str:
         # Deployment names are validated before this, and percent-encoded anyway.
@@ -55,15 +35,7 @@ class AzureOpenAI:
         return parse_answer(ChatCompletion, response), response
 
     def _post(self, url: str, body: dict[str, Any], deadline: Deadline) -> UpstreamResponse:
-        response = send(
-            self._session,
-            "POST",
-            url,
-            auth_headers=self._auth_headers,
-            deadline=deadline,
-            policy=self._policy,
-            json_body=body,
-        )
+        response = self._caller.call("POST", url, deadline, body)
         if not 200 <= response.status < 300:
             raise error_for_status(response, auth_hint=AUTH_HINT, not_found=_not_found)
         return response

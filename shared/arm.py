@@ -8,19 +8,9 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-import requests
-
 from shared import constants as c
 from shared.errors import UpstreamBadResponse, UpstreamError, UpstreamNotFound
-from shared.http import (
-    Deadline,
-    HeaderFactory,
-    RetryPolicy,
-    UpstreamResponse,
-    error_for_status,
-    parse_answer,
-    send,
-)
+from shared.http import AzureCaller, Deadline, UpstreamResponse, error_for_status, parse_answer
 from shared.models import ArmDeployment, ArmDeploymentPage
 
 AUTH_HINTS = {
@@ -46,18 +36,9 @@ MAX_PAGES = 1000
 
 
 class ResourceManager:
-    def __init__(
-        self,
-        session: requests.Session,
-        *,
-        base_url: str,
-        auth_headers: HeaderFactory,
-        policy: RetryPolicy,
-    ) -> None:
-        self._session = session
+    def __init__(self, caller: AzureCaller, *, base_url: str) -> None:
+        self._caller = caller
         self._base_url = base_url
-        self._auth_headers = auth_headers
-        self._policy = policy
 
     def deployments_url(self, subscription: str, resource_group: str, account: str) -> str:
         return (
@@ -96,14 +77,7 @@ class ResourceManager:
         return link
 
     def _get(self, url: str, deadline: Deadline) -> UpstreamResponse:
-        response = send(
-            self._session,
-            "GET",
-            url,
-            auth_headers=self._auth_headers,
-            deadline=deadline,
-            policy=self._policy,
-        )
+        response = self._caller.call("GET", url, deadline)
         if 200 <= response.status < 300:
             return response
         error = error_for_status(response, auth_hint="", not_found=_not_found)

@@ -218,6 +218,28 @@ def send(
         _wait_or_stop(attempt, response.headers, deadline, policy, last=response, target=target)
 
 
+@dataclass(frozen=True)
+class AzureCaller:
+    """What every client of an Azure API holds: the session, the credentials, the policy."""
+
+    session: requests.Session
+    auth_headers: HeaderFactory
+    policy: RetryPolicy
+
+    def call(
+        self, method: str, url: str, deadline: Deadline, json_body: Any = None
+    ) -> UpstreamResponse:
+        return send(
+            self.session,
+            method,
+            url,
+            auth_headers=self.auth_headers,
+            deadline=deadline,
+            policy=self.policy,
+            json_body=json_body,
+        )
+
+
 def _wait_or_stop(
     attempt: int,
     headers: Mapping[str, str],

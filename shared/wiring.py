@@ -19,7 +19,7 @@ from azure.identity import ManagedIdentityCredential
 from shared.aoai import AzureOpenAI
 from shared.arm import ResourceManager
 from shared.errors import NotConfigured
-from shared.http import HeaderFactory, RetryPolicy, new_session
+from shared.http import AzureCaller, HeaderFactory, RetryPolicy, new_session
 from shared.identity import TokenSource, api_key_headers, bearer_headers, build_credential
 from shared.registry import JobRegistry, RegistryWriter, table_client
 from shared.runs import Discoverer, Runner
@@ -89,21 +89,17 @@ def _build(settings: Settings) -> Services:
     )
     policy = RetryPolicy(max_attempts=settings.max_attempts, read_timeout_s=settings.read_timeout_s)
     aoai = AzureOpenAI(
-        _shared_session(),
+        AzureCaller(_shared_session(), auth, policy),
         endpoint=settings.openai_endpoint,
         api_version=settings.api_version,
-        auth_headers=auth,
-        policy=policy,
     )
     # ARM takes no API keys: in api_key mode discovery reports why it cannot list anything.
+    arm_auth = bearer_headers(TokenSource(credential, settings.arm_scope))
     arm = (
         None
         if settings.auth == "api_key"
         else ResourceManager(
-            _shared_session(),
-            base_url=settings.arm_base,
-            auth_headers=bearer_headers(TokenSource(credential, settings.arm_scope)),
-            policy=policy,
+            AzureCaller(_shared_session(), arm_auth, policy), base_url=settings.arm_base
         )
     )
     table = table_client(

@@ -5,7 +5,7 @@ import logging
 
 from shared.aoai import AzureOpenAI
 from shared.errors import RateLimited, UpstreamRejected
-from shared.http import RetryPolicy, new_session
+from shared.http import AzureCaller, RetryPolicy, new_session
 from shared.runs import Outcome
 from shared.web import handle
 
@@ -55,11 +55,9 @@ def test_rejected_carries_azure_code_not_ours():
 
 def test_deployment_is_percent_encoded_in_the_upstream_url():
     client = AzureOpenAI(
-        new_session(),
+        AzureCaller(new_session(), dict, RetryPolicy()),
         endpoint="https://acct.openai.azure.com",
         api_version="2024-10-21",
-        auth_headers=dict,
-        policy=RetryPolicy(),
     )
     assert client.deployment_url("a b/c?d#e", "chat/completions") == (
         "https://acct.openai.azure.com/openai/deployments/a%20b%2Fc%3Fd%23e/chat/completions"
