@@ -13,8 +13,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from local.azurite import Azurite, AzuriteError, connection_string
+from local.simulator import Simulator
 
-__all__ = ["azurite", "azurite_port", "connection_string", "environ", "without_app_settings"]
+__all__ = [
+    "ACCOUNT",
+    "RESOURCE_GROUP",
+    "SUBSCRIPTION",
+    "app_settings",
+    "azurite",
+    "azurite_port",
+    "connection_string",
+    "environ",
+    "without_app_settings",
+]
 from shared.settings import SETTING_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,3 +68,27 @@ def azurite() -> Iterator[str]:
     """Like `azurite_port`, yielding the connection string."""
     with azurite_port() as port:
         yield connection_string(port)
+
+
+# The simulated resource both benchmarks run against.
+ACCOUNT = "bench-aoai"
+SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
+RESOURCE_GROUP = "rg-bench"
+
+
+def app_settings(sim: Simulator, storage: str, *, api_key: bool = False) -> dict[str, str]:
+    """The app's settings pointing at the simulator (data plane, ARM, token endpoint) and at
+    `storage`; managed identity unless `api_key`."""
+    settings = {
+        "AZURE_OPENAI_ACCOUNT": ACCOUNT,
+        "AZURE_OPENAI_ENDPOINT": sim.url,
+        "IDENTITY_ENDPOINT": sim.identity_endpoint,
+        "IDENTITY_HEADER": sim.identity_header,
+        "AzureWebJobsStorage": storage,
+        "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION,
+        "AZURE_RESOURCE_GROUP": RESOURCE_GROUP,
+        "AZURE_RESOURCE_MANAGER_ENDPOINT": sim.url,
+    }
+    if api_key:
+        settings |= {"AZURE_OPENAI_AUTH": "api_key", "AZURE_OPENAI_API_KEY": sim.api_key}
+    return settings

@@ -42,7 +42,14 @@ import requests
 from azure.data.tables import TableServiceClient
 
 import function_app
-from bench._stack import ROOT, azurite, environ, without_app_settings
+from bench._stack import (
+    ACCOUNT,
+    ROOT,
+    app_settings,
+    azurite,
+    environ,
+    without_app_settings,
+)
 from local.simulator import Simulator
 from shared import constants as c
 from shared import wiring
@@ -58,9 +65,6 @@ UPSTREAM_BODY: dict[str, Any] = {
 RUN_BODY = json.dumps({"user_prompt": PROMPT}).encode()
 RUN_URL = f"http://localhost:7071/api/chat/{DEPLOYMENT}"
 
-ACCOUNT = "bench-aoai"
-SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
-RESOURCE_GROUP = "rg-bench"
 
 IMPORT_TIMER = (
     "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
@@ -137,21 +141,6 @@ def seed_registry(connection_string: str) -> None:
                 "Attributes": json.dumps({c.ATTR_MAX_TOKENS: str(MAX_TOKENS)}),
             }
         )
-
-
-def app_settings(sim: Simulator, storage: str, *, api_key: bool) -> dict[str, str]:
-    settings = {
-        "AZURE_OPENAI_ACCOUNT": ACCOUNT,
-        "AZURE_OPENAI_ENDPOINT": sim.url,
-        "IDENTITY_ENDPOINT": sim.identity_endpoint,
-        "IDENTITY_HEADER": sim.identity_header,
-        "AzureWebJobsStorage": storage,
-        "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION,
-        "AZURE_RESOURCE_GROUP": RESOURCE_GROUP,
-    }
-    if api_key:
-        settings |= {"AZURE_OPENAI_AUTH": "api_key", "AZURE_OPENAI_API_KEY": sim.api_key}
-    return settings
 
 
 # --- the variants ----------------------------------------------------------------------------

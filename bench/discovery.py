@@ -44,6 +44,10 @@ from azure.data.tables import TableClient
 
 import function_app
 from bench._stack import (
+    ACCOUNT,
+    RESOURCE_GROUP,
+    SUBSCRIPTION,
+    app_settings,
     azurite_port,
     connection_string,
     environ,
@@ -54,9 +58,6 @@ from shared import constants as c
 from shared import wiring
 from shared.registry import OUTCOME_PARTITION, TRANSACTION_MAX_OPERATIONS
 
-ACCOUNT = "bench-aoai"
-SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
-RESOURCE_GROUP = "rg-bench"
 RUN_URL = "http://localhost:7071/api/discovery"
 
 CHAT_DEPLOYMENTS = 900
@@ -335,19 +336,6 @@ def definitions_of(deployment: Deployment) -> int:
 
 
 # --- the scenarios ---------------------------------------------------------------------------
-
-
-def app_settings(sim: Simulator, storage: str) -> dict[str, str]:
-    return {
-        "AZURE_OPENAI_ACCOUNT": ACCOUNT,
-        "AZURE_OPENAI_ENDPOINT": sim.url,
-        "IDENTITY_ENDPOINT": sim.identity_endpoint,
-        "IDENTITY_HEADER": sim.identity_header,
-        "AzureWebJobsStorage": storage,
-        "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION,
-        "AZURE_RESOURCE_GROUP": RESOURCE_GROUP,
-        "AZURE_RESOURCE_MANAGER_ENDPOINT": sim.url,
-    }
 
 
 def host_request() -> func.HttpRequest:
