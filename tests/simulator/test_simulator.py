@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+from azure.identity import ManagedIdentityCredential
 from requests.adapters import HTTPAdapter
 
 from local.simulator import COGNITIVE_SERVICES_AUDIENCE, Deployment, Fault, Simulator
@@ -264,16 +265,20 @@ def test_control_api(sim: Simulator, session: requests.Session) -> None:
     assert [d.name for d in sim.deployments][0] == "gpt-4o"
 
 
-def test_managed_identity_credential(
-    sim: Simulator, session: requests.Session, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def managed_identity(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> ManagedIdentityCredential:
+    """The real azure-identity credential, pointed at the simulator's token endpoint (the
+    environment is read when the credential is built)."""
     for name in ("MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT", "IDENTITY_SERVER_THUMBPRINT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("IDENTITY_ENDPOINT", sim.identity_endpoint)
     monkeypatch.setenv("IDENTITY_HEADER", sim.identity_header)
-    from azure.identity import ManagedIdentityCredential
+    return ManagedIdentityCredential()
 
-    credential = ManagedIdentityCredential()
+
+def test_managed_identity_credential(
+    sim: Simulator, session: requests.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    credential = managed_identity(sim, monkeypatch)
     token = credential.get_token(COGNITIVE_SERVICES_AUDIENCE + "/.default")
 
     assert token.token.startswith("simtok-")
@@ -317,13 +322,7 @@ def arm_error(response: requests.Response, status: int) -> tuple[str, str]:
 def test_arm_listing_follows_next_link_with_managed_identity(
     sim: Simulator, session: requests.Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT", "IDENTITY_SERVER_THUMBPRINT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("IDENTITY_ENDPOINT", sim.identity_endpoint)
-    monkeypatch.setenv("IDENTITY_HEADER", sim.identity_header)
-    from azure.identity import ManagedIdentityCredential
-
-    token = ManagedIdentityCredential().get_token(ARM_AUDIENCE + "/.default").token
+    token = managed_identity(sim, monkeypatch).get_token(ARM_AUDIENCE + "/.default").token
     assert sim.issued_tokens()[token] == ARM_AUDIENCE
     sim.arm_page_size = 1
 
