@@ -161,7 +161,6 @@ class SyncCounts:
     unchanged: int = 0
     retired: int = 0
     unretired: int = 0
-    write_requests: int = 0
 
 
 class RegistryWriter:
@@ -190,44 +189,44 @@ class RegistryWriter:
             self._table_exists = True
         return table
 
-    def sync(self, jobs: list[DiscoveredJob], now: datetime, *, retire_missing: bool) -> SyncCounts:
-        """Create what is new, rewrite what changed, leave the rest alone; with
-        `retire_missing`, mark definitions whose deployment is gone as Retired (never delete).
-        Writes go in transactions of at most 100 operations (one partition)."""
+    def sync(self, jobs: list[DiscoveredJob], now: datetime) -> SyncCounts:
+        """Bring the partition in line with a complete listing: create what is new, rewrite what
+        changed, leave the rest alone, and mark definitions whose deployment is gone as Retired
+        (never delete). Writes go in transactions of at most 100 operations (one partition)."""
         table = self._ensure_table()
         existing = {e["RowKey"]: e for e in self.entities()}
         counts = SyncCounts()
-        operations: list[tuple[Any, ...]] = []
-        wanted = {job.external_id for job in jobs}
-        for job in jobs:
-            operation = _operation_for(
-                self.partition, job, existing.get(job.external_id), now, counts
-            )
-            if operation is not None:
-                operations.append(operation)
-        if retire_missing:
-            live_deployments = {job.deployment_name for job in jobs}
-            for row_key, entity in existing.items():
-                gone = (
-                    entity.get("DeploymentName")
-                    and entity["DeploymentName"] not in live_deployments
+        operations = [
+            operation
+            for job in jobs
+            if (
+                operation := _operation_for(
+                    self.partition, job, existing.get(job.external_id), now, counts
                 )
-                if row_key not in wanted and gone and entity.get("Retired") is not True:
-                    counts.retired += 1
-                    operations.append(
-                        (
-                            "update",
-                            _keys(self.partition, row_key) | {"Retired": True, "RetiredAt": now},
-                            {
-                                "mode": UpdateMode.MERGE,
-                                "etag": entity.metadata["etag"],
-                                "match_condition": MatchConditions.IfNotModified,
-                            },
-                        )
-                    )
+            )
+        ]
+        wanted = {job.external_id for job in jobs}
+        live_deployments = {job.deployment_name for job in jobs}
+        for row_key, entity in existing.items():
+            deployment = entity.get("DeploymentName")
+            if (
+                row_key in wanted
+                or not deployment  # hand-made, not tied to a deployment: never retired
+                or deployment in live_deployments
+                or entity.get("Retired") is True
+            ):
+                continue
+            counts.retired += 1
+            retire = {"Retired": True, "RetiredAt": now}
+            operations.append(
+                (
+                    "update",
+                    _keys(self.partition, row_key) | retire,
+                    _if_unchanged(entity, UpdateMode.MERGE),
+                )
+            )
         for start in range(0, len(operations), TRANSACTION_MAX_OPERATIONS):
             table.submit_transaction(operations[start : start + TRANSACTION_MAX_OPERATIONS])
-            counts.write_requests += 1
         return counts
 
     def entities(self) -> list[TableEntity]:
@@ -288,15 +287,16 @@ def _operation_for(
     # REPLACE (not MERGE) so properties Azure no longer reports disappear; the ETag condition
     # keeps an administrator's concurrent edit from being overwritten (the sync then fails and
     # the next one redoes it).
-    return (
-        "update",
-        replacement,
-        {
-            "mode": UpdateMode.REPLACE,
-            "etag": entity.metadata["etag"],
-            "match_condition": MatchConditions.IfNotModified,
-        },
-    )
+    return ("update", replacement, _if_unchanged(entity, UpdateMode.REPLACE))
+
+
+def _if_unchanged(entity: TableEntity, mode: UpdateMode) -> dict[str, Any]:
+    """Write options that fail the transaction if the entity changed since it was read."""
+    return {
+        "mode": mode,
+        "etag": entity.metadata["etag"],
+        "match_condition": MatchConditions.IfNotModified,
+    }
 
 
 def _keys(partition: str, row: str) -> dict[str, Any]:

@@ -110,11 +110,13 @@ class Runner:
 
 def chat(external_id: str, body: bytes, runner: Callable[[], Runner]) -> Outcome:
     """`POST /api/chat/{deployment}`: the name is validated before anything else happens."""
+    started = time.monotonic()
     deployment = validate_deployment_name(external_id)
     try:
         ready = runner()
     except AppError as error:
         error.run_id = sync_run_id(deployment, "Failed")
+        log_failure("chat", deployment, error, started)
         raise
     return ready.chat(deployment, body)
 
@@ -282,7 +284,7 @@ class Discoverer:
                     Deadline(self.settings.run_deadline_s),
                 )
                 jobs, warnings = discovery.classify(deployments, self.settings.monitor_url())
-                counts = self.writer.sync(jobs, started_at, retire_missing=True)
+                counts = self.writer.sync(jobs, started_at)
                 outcome["deployments"] = len(deployments)
                 for job in jobs:
                     outcome["definitions"][job.job_type] += 1

@@ -165,12 +165,15 @@ def test_bearer_refused_is_502_upstream_auth_failed(sim, status):
     assert len(sim.requests()) == 1
 
 
-def test_missing_account_setting_is_500_not_configured(sim, monkeypatch):
+def test_missing_account_setting_is_500_not_configured(sim, monkeypatch, caplog):
     monkeypatch.delenv("AZURE_OPENAI_ACCOUNT")
     reply = chat("gpt-4o", {"user_prompt": "u"})
     assert_failed(reply, 500, "NotConfigured")
     assert "AZURE_OPENAI_ACCOUNT" in reply.body["error"]["message"]
     assert_no_call_to_azure(sim)
+    assert "chat run failed: run_id=gpt-4o#sync#Failed deployment=gpt-4o code=NotConfigured" in (
+        caplog.text
+    )
 
 
 def test_api_key_mode_without_key_is_500_not_configured(sim, monkeypatch):

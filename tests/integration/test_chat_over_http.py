@@ -68,9 +68,10 @@ def test_chat_run_end_to_end(host, client, sim, registry_table):
         "temperature": 0.2,
     }
     assert body["request_id"] == call.response_headers["apim-request-id"]
-    assert body["prompt_tokens"] == 0 or body["total_tokens"] == (
-        body["prompt_tokens"] + body["completion_tokens"]
-    )
+    assert body["prompt_tokens"] > 0 and body["completion_tokens"] > 0
+    assert body["total_tokens"] == body["prompt_tokens"] + body["completion_tokens"]
+    assert body["finish_reason"] == "stop"
+    assert body["model"] == "gpt-4o-2024-08-06"
 
 
 def test_status_poll_with_percent_encoded_hashes(host, client, sim):
