@@ -4,9 +4,18 @@ Tests use it in-process (``with Simulator() as sim: ...``); ``python -m local.si
 serves it for local runs. It speaks real HTTP on a loopback socket, so the app's HTTP
 stack, credential chain and retry logic run unmodified; only the URLs change.
 
-Data plane (Azure OpenAI):
+Data plane (Azure OpenAI; every route needs ?api-version=... and an api-key or a Bearer token):
     POST /openai/deployments/{deployment}/chat/completions?api-version=...
     POST /openai/deployments/{deployment}/embeddings?api-version=...
+    POST /openai/files   (multipart/form-data: purpose=batch, file)   GET /openai/files
+    GET|DELETE /openai/files/{file_id}   GET /openai/files/{file_id}/content
+    POST|GET /openai/batches   GET /openai/batches/{batch_id}
+    POST /openai/batches/{batch_id}/cancel
+    A batch advances lazily, ``batch_step_s`` seconds per state (validating -> in_progress ->
+    finalizing -> completed); leaving validating checks the input file's lines, reaching
+    finalizing answers each line with the chat or embeddings logic above (``body.model`` is the
+    deployment). ``batch_outcome`` makes new batches fail or expire instead, ``set_batch_status()``
+    pins one, ``batch_format="azure"`` answers PascalCase statuses and ISO 8601 timestamps.
 Managed identity (App Service protocol; azure-identity uses it when IDENTITY_ENDPOINT and
 IDENTITY_HEADER are set):
     GET  /msi/token?api-version=2019-08-01&resource=...[&client_id=...]
@@ -18,6 +27,8 @@ https://management.core.windows.net; recorded apart, in ``arm_requests()``):
 Control API (JSON, no auth, loopback only):
     GET|DELETE /_sim/requests   GET|POST|DELETE /_sim/faults   GET /_sim/arm-requests
     GET|PUT    /_sim/deployments   PUT /_sim/latency
+    GET        /_sim/batches   PUT /_sim/batches/{batch_id} {"status": ...}
+    GET|PUT    /_sim/batch-settings {"step_s": ..., "outcome": ..., "format": ...}
 
 A chat message containing ``[[filter-prompt]]`` is rejected by the simulated content filter
 (HTTP 400); one containing ``[[filter-completion]]`` yields an empty, filtered completion.
@@ -28,6 +39,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import email.policy
 import hashlib
 import json
 import math
@@ -44,9 +56,10 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import NoneType
-from typing import Any, Literal, Self, cast
+from typing import Any, Literal, Self, cast, get_args
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 COGNITIVE_SERVICES_AUDIENCE = "https://cognitiveservices.azure.com"
@@ -54,6 +67,10 @@ IDENTITY_API_VERSION = "2019-08-01"
 TOKEN_PATH = "/msi/token"
 CONTROL_PREFIX = "/_sim"
 OPENAI_DEPLOYMENT_PATH = r"/openai/deployments/(?P<deployment>[^/]+)"
+FILES_PATH = r"/openai/files"
+FILE_PATH = FILES_PATH + r"/(?P<file_id>[^/]+)"
+BATCHES_PATH = r"/openai/batches"
+BATCH_PATH = BATCHES_PATH + r"/(?P<batch_id>[^/]+)"
 TOKEN_PREFIX = "simtok-"
 DEFAULT_CLIENT_ID = "5e1f0000-5e1f-4000-8000-000000000001"
 REGION = "Sweden Central"
@@ -153,6 +170,39 @@ ARM_ACCOUNT_NOT_FOUND = (
     "https://aka.ms/ARMResourceNotFoundFix"
 )
 ARM_INVALID_SKIP_TOKEN = "The skip token '{token}' is not valid."
+
+# -- Files and Batch API ------------------------------------------------------------------
+FILE_ID_PREFIX = "file-"
+BATCH_ID_PREFIX = "batch_"
+BATCH_REQUEST_ID_PREFIX = "batch_req_"
+PURPOSE_BATCH = "batch"  # the only purpose an upload may have
+PURPOSE_BATCH_OUTPUT = "batch_output"  # output and error files of a batch
+DEFAULT_UPLOAD_NAME = "input.jsonl"
+BATCH_ENDPOINTS = ("/chat/completions", "/embeddings", "/v1/chat/completions")
+BATCH_COMPLETION_WINDOW = "24h"
+BATCH_WINDOW_S = 86_400  # expires_at = created_at + this
+BATCH_MAX_TASKS = 100_000
+BATCH_METADATA_MAX_PAIRS = 16
+DEFAULT_BATCH_STEP_S = 2.0
+BATCH_TASK_API_VERSION = "2024-10-21"  # what a batch line's request is run with
+ISO_UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+FILE_NOT_FOUND = "File not found"
+BATCH_NOT_FOUND = "Batch not found"
+UPLOAD_NOT_MULTIPART = (
+    "The request must be multipart/form-data with the form fields 'purpose' and 'file'."
+)
+UPLOAD_BAD_PURPOSE = (
+    "The form field 'purpose' must be 'batch' (got {purpose}); this simulator stores batch "
+    "input files only."
+)
+UPLOAD_MISSING_FILE = (
+    "The form field 'file' is required: send the file as a multipart/form-data part named "
+    "'file' with a filename."
+)
+SIMULATED_BATCH_FAILURE = "Simulated batch failure."
+BATCH_REQUEST_EXPIRED = "This request could not be executed before the completion window expired."
+UTF8_BOM = b"\xef\xbb\xbf"
+
 RATE_LIMITED = (
     "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version "
     "2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. "
@@ -160,6 +210,49 @@ RATE_LIMITED = (
 )
 
 Plane = Literal["data", "token", "arm", "control"]
+BatchStatus = Literal[
+    "validating",
+    "in_progress",
+    "finalizing",
+    "completed",
+    "failed",
+    "expired",
+    "cancelling",
+    "cancelled",
+]
+BatchOutcome = Literal["completed", "failed", "expired"]  # how new batches end
+BatchFormat = Literal["openai", "azure"]  # lowercase + Unix ints, or PascalCase + ISO 8601
+BATCH_STATUSES: tuple[BatchStatus, ...] = get_args(BatchStatus)
+BATCH_OUTCOMES: tuple[BatchOutcome, ...] = get_args(BatchOutcome)
+BATCH_FORMATS: tuple[BatchFormat, ...] = get_args(BatchFormat)
+TERMINAL_BATCH_STATUSES: frozenset[BatchStatus] = frozenset(
+    ("completed", "failed", "expired", "cancelled")
+)
+AZURE_BATCH_STATUSES: dict[BatchStatus, str] = {
+    status: "".join(word.capitalize() for word in status.split("_")) for status in BATCH_STATUSES
+}
+BATCH_TIMESTAMPS = (
+    "created_at",
+    "in_progress_at",
+    "expires_at",
+    "finalizing_at",
+    "completed_at",
+    "failed_at",
+    "expired_at",
+    "cancelling_at",
+    "cancelled_at",
+)
+# The timestamps (besides created_at and expires_at) a batch pinned to a status shows.
+PINNED_TIMESTAMPS: dict[BatchStatus, tuple[str, ...]] = {
+    "validating": (),
+    "in_progress": ("in_progress_at",),
+    "finalizing": ("in_progress_at", "finalizing_at"),
+    "completed": ("in_progress_at", "finalizing_at", "completed_at"),
+    "failed": ("failed_at",),
+    "expired": ("in_progress_at", "expired_at"),
+    "cancelling": ("in_progress_at", "cancelling_at"),
+    "cancelled": ("in_progress_at", "cancelling_at", "cancelled_at"),
+}
 FaultBody = bytes | str | dict[str, Any] | list[Any] | None
 
 DEPLOYMENT_FIELD_TYPES: dict[str, tuple[type, ...]] = {
@@ -352,6 +445,67 @@ class _IssuedToken:
 
 
 @dataclass(frozen=True)
+class _StoredFile:
+    id: str
+    filename: str
+    purpose: str
+    content: bytes
+    created_at: int  # Unix seconds
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "file",
+            "purpose": self.purpose,
+            "filename": self.filename,
+            "bytes": len(self.content),
+            "created_at": self.created_at,
+            "status": "processed",
+            "status_details": None,
+        }
+
+
+@dataclass(frozen=True)
+class _BatchTask:
+    """One valid line of a batch input file."""
+
+    line: int  # 1-based
+    custom_id: str
+    model: str  # body.model: the deployment that answers it
+    body: dict[str, Any]
+
+
+# An answered line: whether it succeeded (output file) or not (error file), and the line.
+_BatchResult = tuple[bool, dict[str, Any]]
+
+
+@dataclass
+class _Batch:
+    """A batch and the states it has reached so far (see Simulator._advance_locked)."""
+
+    id: str
+    endpoint: str
+    input_file_id: str
+    completion_window: str
+    metadata: dict[str, str] | None
+    content: bytes  # the input file as it was when the batch was created
+    outcome: BatchOutcome
+    step_s: float  # the schedule's step, as set when the batch was created
+    started: float  # clock reading at creation; state k is reached at started + k * step_s
+    status: BatchStatus = "validating"
+    timestamps: dict[str, int] = field(default_factory=dict)  # "<state>_at" -> Unix seconds
+    errors: list[dict[str, Any]] | None = None  # errors.data once failed
+    request_counts: dict[str, int] | None = None
+    validation_errors: list[dict[str, Any]] | None = None  # None until validated
+    tasks: list[_BatchTask] = field(default_factory=list)  # the valid lines, once validated
+    results: list[_BatchResult] = field(default_factory=list)  # answers to tasks[:len(...)]
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    cancel_started: float | None = None  # clock reading of the cancel request
+    pinned: bool = False  # set_batch_status() froze it
+
+
+@dataclass(frozen=True)
 class _Response:
     status: int
     body: bytes = b""
@@ -406,6 +560,7 @@ class Simulator:
         resource_group: str = DEFAULT_RESOURCE_GROUP,
         account: str = DEFAULT_ACCOUNT,
         arm_page_size: int = DEFAULT_ARM_PAGE_SIZE,
+        batch_step_s: float = DEFAULT_BATCH_STEP_S,
     ) -> None:
         for name, value in (
             ("subscription_id", subscription_id),
@@ -429,7 +584,16 @@ class Simulator:
         self.account = account
         self.arm_page_size = arm_page_size
         self._initial_arm = (subscription_id, resource_group, account, arm_page_size)
-        self._lock = threading.Lock()
+        # Batches: seconds per state, how new ones end, which answer variant (settable;
+        # reset() restores them). The clock gives real Unix seconds for the timestamps.
+        self.batch_step_s = batch_step_s
+        self._initial_batch_step_s = self.batch_step_s
+        self.batch_outcome = "completed"
+        self.batch_format = "openai"
+        self._clock: Callable[[], float] = time.time
+        # Re-entrant: a batch reaching finalizing runs its lines through the chat and
+        # embeddings handlers while holding it, and they look deployments up under it too.
+        self._lock = threading.RLock()
         self._deployments = self._initial_deployments
         self._latency_s = latency_s
         self._tokens: dict[str, _IssuedToken] = {}
@@ -437,6 +601,8 @@ class Simulator:
         self._token_requests: list[RecordedRequest] = []
         self._arm_requests: list[RecordedRequest] = []
         self._faults: list[Fault] = []
+        self._files: dict[str, _StoredFile] = {}
+        self._batches: dict[str, _Batch] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -576,10 +742,17 @@ class Simulator:
             self._faults.clear()
 
     def reset(self) -> None:
-        """Forget requests and faults; restore the constructor's deployments, latency and ARM
-        settings (subscription, resource group, account, page size)."""
+        """Forget requests, faults, files and batches; restore the constructor's deployments,
+        latency, ARM settings (subscription, resource group, account, page size) and batch step,
+        and the default batch outcome and format."""
         self.clear()
         self.clear_faults()
+        with self._lock:
+            self._files.clear()
+            self._batches.clear()
+        self.batch_step_s = self._initial_batch_step_s
+        self.batch_outcome = "completed"
+        self.batch_format = "openai"
         self.latency_s = self._initial_latency_s
         self.set_deployments(self._initial_deployments)
         (
@@ -588,6 +761,304 @@ class Simulator:
             self.account,
             self.arm_page_size,
         ) = self._initial_arm
+
+    # -- Files and Batch API -----------------------------------------------------------
+
+    @property
+    def batch_step_s(self) -> float:
+        """Seconds a batch spends in each state; 0 = terminal at its first read. A batch keeps
+        the step that was set when it was created."""
+        return self._batch_step_s
+
+    @batch_step_s.setter
+    def batch_step_s(self, value: float) -> None:
+        _check_type("batch_step_s", value, int, float)
+        if not math.isfinite(value) or value < 0:
+            raise ValueError("batch_step_s must be a finite number >= 0")
+        self._batch_step_s = float(value)
+
+    @property
+    def batch_outcome(self) -> BatchOutcome:
+        """How batches created from now on end: completed, failed (after validating) or
+        expired (after in_progress)."""
+        return self._batch_outcome
+
+    @batch_outcome.setter
+    def batch_outcome(self, value: BatchOutcome) -> None:
+        self._batch_outcome = cast(BatchOutcome, _one_of("batch_outcome", value, BATCH_OUTCOMES))
+
+    @property
+    def batch_format(self) -> BatchFormat:
+        """How batches are answered: "openai" (lowercase statuses, Unix-int timestamps) or
+        "azure" (PascalCase statuses, ISO 8601 UTC timestamps)."""
+        return self._batch_format
+
+    @batch_format.setter
+    def batch_format(self, value: BatchFormat) -> None:
+        self._batch_format = cast(BatchFormat, _one_of("batch_format", value, BATCH_FORMATS))
+
+    def upload_file(
+        self, content: bytes, filename: str = DEFAULT_UPLOAD_NAME, purpose: str = PURPOSE_BATCH
+    ) -> str:
+        """Store a file as POST /openai/files does; return its id."""
+        return str(self._upload(content, filename, purpose)["id"])
+
+    def files(self) -> list[dict[str, Any]]:
+        """The file objects (uploads and batch output/error files), oldest first."""
+        with self._lock:
+            return [stored.to_json() for stored in self._files.values()]
+
+    def file_content(self, file_id: str) -> bytes:
+        """A file's bytes; KeyError for an unknown id."""
+        with self._lock:
+            return self._files[file_id].content
+
+    def batches(self) -> list[dict[str, Any]]:
+        """The batch objects as they would be answered now, oldest first."""
+        with self._lock:
+            now = self._clock()
+            return [self._batch_json_locked(batch, now) for batch in self._batches.values()]
+
+    def set_batch_status(self, batch_id: str, status: str) -> None:
+        """Pin a batch to a status (lowercase or PascalCase), with the timestamps, counts,
+        errors and files that go with it; it stops advancing (a cancel request restarts the
+        clock). KeyError for an unknown batch, ValueError for an unknown status."""
+        checked = _batch_status(status)
+        with self._lock:
+            if batch_id not in self._batches:
+                raise KeyError(batch_id)
+            self._pin_locked(self._batches[batch_id], checked, self._clock())
+
+    def _upload(self, content: bytes, filename: str, purpose: str) -> dict[str, Any]:
+        _check_type("content", content, bytes)
+        _check_type("filename", filename, str)
+        if purpose != PURPOSE_BATCH:
+            raise ValueError(UPLOAD_BAD_PURPOSE.format(purpose=_shown(purpose)))
+        if not filename:
+            raise ValueError(UPLOAD_MISSING_FILE)
+        with self._lock:
+            return self._store_file_locked(content, filename, purpose, int(self._clock())).to_json()
+
+    def _store_file_locked(
+        self, content: bytes, filename: str, purpose: str, created_at: int
+    ) -> _StoredFile:
+        stored = _StoredFile(
+            FILE_ID_PREFIX + uuid.uuid4().hex, filename, purpose, content, created_at
+        )
+        self._files[stored.id] = stored
+        return stored
+
+    def _file_json(self, file_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            stored = self._files.get(file_id)
+            return None if stored is None else stored.to_json()
+
+    def _file_bytes(self, file_id: str) -> bytes | None:
+        with self._lock:
+            stored = self._files.get(file_id)
+            return None if stored is None else stored.content
+
+    def _delete_file(self, file_id: str) -> bool:
+        with self._lock:
+            return self._files.pop(file_id, None) is not None
+
+    def _create_batch(
+        self, input_file_id: str, endpoint: str, metadata: dict[str, str] | None
+    ) -> dict[str, Any]:
+        """Create a batch (the caller validated the fields); raise _Reject for a bad file."""
+        with self._lock:
+            stored = self._files.get(input_file_id)
+            if stored is None:
+                message = f"'input_file_id' {input_file_id!r} does not name an uploaded file."
+                raise _Reject(_azure_error(400, "invalid_request", message))
+            if stored.purpose != PURPOSE_BATCH:
+                message = (
+                    f"'input_file_id' {input_file_id!r} names a file with purpose "
+                    f"{stored.purpose!r}; a batch needs a file uploaded with purpose 'batch'."
+                )
+                raise _Reject(_azure_error(400, "invalid_request", message))
+            now = self._clock()
+            batch = _Batch(
+                id=BATCH_ID_PREFIX + str(uuid.uuid4()),
+                endpoint=endpoint,
+                input_file_id=input_file_id,
+                completion_window=BATCH_COMPLETION_WINDOW,
+                metadata=metadata,
+                content=stored.content,
+                outcome=self._batch_outcome,
+                step_s=self._batch_step_s,
+                started=now,
+            )
+            batch.timestamps["created_at"] = int(now)
+            batch.timestamps["expires_at"] = int(now) + BATCH_WINDOW_S
+            self._batches[batch.id] = batch
+            return self._batch_json_locked(batch, now, advance=False)
+
+    def _batch_json(self, batch_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            batch = self._batches.get(batch_id)
+            return None if batch is None else self._batch_json_locked(batch, self._clock())
+
+    def _cancel_batch(self, batch_id: str) -> dict[str, Any] | None:
+        """Ask a batch to cancel (None for an unknown one); _Reject when it has ended."""
+        with self._lock:
+            batch = self._batches.get(batch_id)
+            if batch is None:
+                return None
+            now = self._clock()
+            self._advance_locked(batch, now)
+            if batch.status in TERMINAL_BATCH_STATUSES:
+                message = f"Batch {batch_id} is {batch.status} and can no longer be cancelled."
+                raise _Reject(_azure_error(400, "invalid_request", message))
+            if batch.status != "cancelling":
+                # An explicit cancel outranks a pin: the batch is cancelled one step later.
+                batch.pinned = False
+                batch.cancel_started = now
+                if batch.request_counts is None:
+                    batch.request_counts = _request_counts(len(batch.tasks))
+                self._enter_locked(batch, "cancelling", now)
+            return self._batch_json_locked(batch, now, advance=False)
+
+    def _batch_json_locked(
+        self, batch: _Batch, now: float, *, advance: bool = True
+    ) -> dict[str, Any]:
+        if advance:
+            self._advance_locked(batch, now)
+        azure = self._batch_format == "azure"
+        timestamps: dict[str, Any] = {name: batch.timestamps.get(name) for name in BATCH_TIMESTAMPS}
+        if azure:
+            timestamps = {name: _iso_utc(value) for name, value in timestamps.items()}
+        errors = None
+        if batch.errors is not None:
+            errors = {"object": "list", "data": [dict(error) for error in batch.errors]}
+        counts = batch.request_counts
+        return {
+            "id": batch.id,
+            "object": "batch",
+            "endpoint": batch.endpoint,
+            "errors": errors,
+            "input_file_id": batch.input_file_id,
+            "completion_window": batch.completion_window,
+            "status": AZURE_BATCH_STATUSES[batch.status] if azure else batch.status,
+            "output_file_id": batch.output_file_id,
+            "error_file_id": batch.error_file_id,
+            **timestamps,
+            "request_counts": None if counts is None else dict(counts),
+            "metadata": None if batch.metadata is None else dict(batch.metadata),
+        }
+
+    def _advance_locked(self, batch: _Batch, now: float) -> None:
+        """Move a batch through the states it has reached by ``now``, freezing each state's
+        timestamp at its scheduled time (started + k * step_s)."""
+        while not batch.pinned:
+            status = batch.status
+            if status == "cancelling":
+                due = cast(float, batch.cancel_started) + batch.step_s
+                if now < due:
+                    return
+                self._end_locked(batch, "cancelled", due)
+                continue
+            step = {"validating": 1, "in_progress": 2, "finalizing": 3}.get(status)
+            if step is None:  # terminal
+                return
+            due = batch.started + step * batch.step_s
+            if now < due:
+                return
+            if status == "validating":
+                errors = self._validate_locked(batch)
+                if errors or batch.outcome == "failed":
+                    self._fail_locked(batch, errors or [_simulated_failure()], due)
+                else:
+                    batch.request_counts = _request_counts(len(batch.tasks))
+                    self._enter_locked(batch, "in_progress", due)
+            elif status == "in_progress":
+                if batch.outcome == "expired":
+                    self._end_locked(batch, "expired", due)
+                else:
+                    self._finalize_locked(batch, due)
+            else:
+                self._end_locked(batch, "completed", due)
+
+    def _enter_locked(self, batch: _Batch, status: BatchStatus, at: float) -> None:
+        batch.status = status
+        if status != "validating":  # created_at stands for it
+            batch.timestamps.setdefault(f"{status}_at", int(at))
+
+    def _validate_locked(self, batch: _Batch) -> list[dict[str, Any]]:
+        """Check the input file's lines once; keep the valid ones as the batch's tasks."""
+        if batch.validation_errors is None:
+            deployments = {deployment.name for deployment in self._deployments}
+            batch.tasks, batch.validation_errors = _parse_batch_input(
+                batch.content, batch.endpoint, deployments
+            )
+        return batch.validation_errors
+
+    def _fail_locked(self, batch: _Batch, errors: list[dict[str, Any]], at: float) -> None:
+        batch.errors = errors
+        batch.request_counts = _request_counts(0)  # nothing was accepted
+        self._enter_locked(batch, "failed", at)
+
+    def _run_locked(self, batch: _Batch, count: int) -> list[_BatchResult]:
+        """Answer the first ``count`` tasks (those not answered yet); return their results."""
+        for task in batch.tasks[len(batch.results) : count]:
+            batch.results.append(_run_batch_task(self, batch.endpoint, task))
+        return batch.results[:count]
+
+    def _finalize_locked(self, batch: _Batch, at: float) -> None:
+        # By finalizing every request has been answered; the files are written at the end.
+        results = self._run_locked(batch, len(batch.tasks))
+        batch.request_counts = _request_counts(len(batch.tasks), results)
+        self._enter_locked(batch, "finalizing", at)
+
+    def _end_locked(self, batch: _Batch, status: BatchStatus, at: float) -> None:
+        """Enter completed, expired or cancelled, writing the output and error files.
+
+        An expired batch answered the first half of its requests; the rest go to the error
+        file as ``batch_expired``. A cancelled batch returns the work it had done (answers
+        exist from finalizing on) and has no files when it never got past validating.
+        """
+        total = len(batch.tasks)
+        done = {"completed": total, "expired": total // 2}.get(status, len(batch.results))
+        results = self._run_locked(batch, done)
+        batch.request_counts = _request_counts(total, results)
+        output = [line for ok, line in results if ok]
+        failed = [line for ok, line in results if not ok]
+        if status == "expired":
+            failed += [_expired_line(task) for task in batch.tasks[done:]]
+        if batch.validation_errors is not None:
+            stamp = int(at)
+            name = f"{batch.id}_output.jsonl"
+            output_file = self._store_file_locked(_jsonl(output), name, PURPOSE_BATCH_OUTPUT, stamp)
+            name = f"{batch.id}_error.jsonl"
+            error_file = self._store_file_locked(_jsonl(failed), name, PURPOSE_BATCH_OUTPUT, stamp)
+            batch.output_file_id, batch.error_file_id = output_file.id, error_file.id
+        self._enter_locked(batch, status, at)
+
+    def _pin_locked(self, batch: _Batch, status: BatchStatus, now: float) -> None:
+        self._advance_locked(batch, now)
+        batch.pinned = True
+        if batch.status == status:
+            return
+        batch.cancel_started = None
+        kept = {"created_at", "expires_at", *PINNED_TIMESTAMPS[status]}
+        batch.timestamps = {k: v for k, v in batch.timestamps.items() if k in kept}
+        batch.errors = batch.output_file_id = batch.error_file_id = None
+        batch.request_counts = None
+        if "finalizing_at" not in kept:  # pinned to before any request was answered
+            batch.results.clear()
+        errors = [] if status == "validating" else self._validate_locked(batch)
+        if status != "validating":
+            batch.request_counts = _request_counts(len(batch.tasks))
+        for name in PINNED_TIMESTAMPS[status][:-1]:  # the states it went through
+            batch.timestamps.setdefault(name, int(now))
+        if status == "failed":
+            self._fail_locked(batch, errors or [_simulated_failure()], now)
+        elif status == "finalizing":
+            self._finalize_locked(batch, now)
+        elif status in ("completed", "expired", "cancelled"):
+            self._end_locked(batch, status, now)
+        else:
+            self._enter_locked(batch, status, now)
 
     # -- used by the request handlers --------------------------------------------------
 
@@ -1169,6 +1640,313 @@ def _encoded(vector: list[float], encoding: str) -> list[float] | str:
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
+# -- Files and Batch API ---------------------------------------------------------------
+
+
+def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> Any:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _batch_status(value: str) -> BatchStatus:
+    """A status in either format (``in_progress`` or ``InProgress``), as the lowercase one."""
+    pascal = {name: status for status, name in AZURE_BATCH_STATUSES.items()}
+    if isinstance(value, str) and value in pascal:
+        return pascal[value]
+    return cast(BatchStatus, _one_of("status", value, BATCH_STATUSES))
+
+
+def _shown(value: object) -> str:
+    """A client's value in a message: its JSON form, or "nothing" when it sent none."""
+    return "nothing" if value is None else json.dumps(value)
+
+
+def _iso_utc(timestamp: int | None) -> str | None:
+    return None if timestamp is None else time.strftime(ISO_UTC_FORMAT, time.gmtime(timestamp))
+
+
+def _request_counts(total: int, results: list[_BatchResult] | None = None) -> dict[str, int]:
+    completed = sum(1 for ok, _ in results or [] if ok)
+    return {"total": total, "completed": completed, "failed": len(results or []) - completed}
+
+
+def _batch_error(
+    code: str, message: str, *, line: int | None = None, param: str | None = None
+) -> dict[str, Any]:
+    return {"code": code, "message": message, "param": param, "line": line}
+
+
+def _simulated_failure() -> dict[str, Any]:
+    return _batch_error("invalid_request", SIMULATED_BATCH_FAILURE)
+
+
+def _jsonl(lines: list[dict[str, Any]]) -> bytes:
+    return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+
+
+def _parse_batch_input(
+    content: bytes, endpoint: str, deployments: set[str]
+) -> tuple[list[_BatchTask], list[dict[str, Any]]]:
+    """Validate a batch input file as Azure does while a batch is validating: the valid lines
+    as tasks, and the problems found (each with Azure's code and its 1-based line)."""
+    if content.startswith(UTF8_BOM):
+        message = (
+            "The input file starts with a byte order mark (BOM): save it as UTF-8 without BOM."
+        )
+        return [], [_batch_error("invalid_json_line", message, line=1)]
+    numbered = [(n, raw) for n, raw in enumerate(content.split(b"\n"), 1) if raw.strip()]
+    if not numbered:
+        return [], [_batch_error("empty_file", "The input file is empty: it has no requests.")]
+    if len(numbered) > BATCH_MAX_TASKS:
+        message = f"The input file has {len(numbered):,} requests; a batch takes at most "
+        return [], [_batch_error("too_many_tasks", message + f"{BATCH_MAX_TASKS:,}.")]
+    tasks: list[_BatchTask] = []
+    errors: list[dict[str, Any]] = []
+    first_lines: dict[str, int] = {}  # custom_id -> the line that used it first
+    model_line: tuple[str, int] | None = None  # the first line's model, and that line
+    for number, raw in numbered:
+        try:
+            item = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            errors.append(_line_error("invalid_json_line", number, "is not valid UTF-8."))
+            continue
+        except ValueError as error:
+            message = f"is not valid JSON: {getattr(error, 'msg', error)}."
+            errors.append(_line_error("invalid_json_line", number, message))
+            continue
+        if not isinstance(item, dict):
+            errors.append(_line_error("invalid_json_line", number, "is not a JSON object."))
+            continue
+        problem = _batch_line_problem(item, endpoint, number, first_lines, model_line)
+        if problem is not None:
+            errors.append(problem)
+            continue
+        custom_id, body = item["custom_id"], item["body"]
+        first_lines[custom_id] = number
+        model_line = model_line or (body["model"], number)
+        tasks.append(_BatchTask(number, custom_id, body["model"], body))
+    if model_line is not None and model_line[0] not in deployments:
+        message = f"has body.model {model_line[0]!r}, which names no deployment of this resource."
+        errors.append(_line_error("model_not_found", model_line[1], message, "body.model"))
+    return tasks, errors
+
+
+def _line_error(code: str, line: int, problem: str, param: str | None = None) -> dict[str, Any]:
+    return _batch_error(code, f"Line {line} {problem}", line=line, param=param)
+
+
+def _batch_line_problem(
+    item: dict[str, Any],
+    endpoint: str,
+    number: int,
+    first_lines: dict[str, int],
+    model_line: tuple[str, int] | None,
+) -> dict[str, Any] | None:
+    """The first problem of one parsed line (None when it is a valid request)."""
+    custom_id = item.get("custom_id")
+    if not isinstance(custom_id, str) or not custom_id:
+        message = f"needs 'custom_id', a non-empty string (got {_shown(custom_id)})."
+        return _line_error("invalid_request", number, message, "custom_id")
+    if custom_id in first_lines:
+        message = f"repeats the custom_id {custom_id!r} of line {first_lines[custom_id]}; "
+        message += "each request needs a unique custom_id."
+        return _line_error("duplicate_custom_id", number, message, "custom_id")
+    if item.get("method") != "POST":
+        message = f"has 'method' {_shown(item.get('method'))}; it must be \"POST\"."
+        return _line_error("invalid_request", number, message, "method")
+    if item.get("url") != endpoint:
+        message = f"has 'url' {_shown(item.get('url'))}, which does not match the batch "
+        message += f"endpoint {endpoint!r}."
+        return _line_error("url_mismatch", number, message, "url")
+    body = item.get("body")
+    if not isinstance(body, dict):
+        message = f"needs 'body', a JSON object (got {_shown(body)})."
+        return _line_error("invalid_request", number, message, "body")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        message = f"needs 'body.model', a deployment name (got {_shown(model)})."
+        return _line_error("invalid_request", number, message, "body.model")
+    if model_line is not None and model != model_line[0]:
+        message = f"has body.model {model!r}, unlike line {model_line[1]} ({model_line[0]!r}); "
+        message += "every request of a batch must use the same deployment."
+        return _line_error("model_mismatch", number, message, "body.model")
+    return None
+
+
+def _run_batch_task(sim: Simulator, endpoint: str, task: _BatchTask) -> _BatchResult:
+    """Answer one batch line with the simulator's own chat or embeddings logic.
+
+    A request the deployment rejects (a 4xx, e.g. the content filter or an invalid body) keeps
+    its response -- status code and error body -- with ``error: null``, as OpenAI writes
+    request-level failures to the error file; ``error`` is for lines no deployment answered
+    (``batch_expired``). A deployment that does not exist fails the whole batch while it is
+    validating (``model_not_found``); one removed since then answers 404 here.
+    """
+    handler = _embeddings if endpoint == "/embeddings" else _chat_completions
+    operation = "embeddings" if endpoint == "/embeddings" else "chat/completions"
+    path = f"/openai/deployments/{task.model}/{operation}"
+    request = RecordedRequest(
+        method="POST",
+        path=path,
+        raw_path=quote(path),
+        query={"api-version": BATCH_TASK_API_VERSION},
+        headers={"content-type": JSON_TYPE},
+        body=json.dumps(task.body).encode(),
+    )
+    try:
+        response = handler(sim, request, {"deployment": task.model})
+    except _Reject as reject:
+        response = reject.response
+    except Exception as error:  # a simulator bug: say so loudly, answer the line with a 500
+        traceback.print_exc()
+        response = _azure_error(500, "SimulatorError", repr(error))
+    answer = {
+        "status_code": response.status,
+        "request_id": str(uuid.uuid4()),
+        "body": json.loads(response.body),
+    }
+    return response.status == 200, _batch_line(task, answer, None)
+
+
+def _batch_line(
+    task: _BatchTask, response: dict[str, Any] | None, error: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "id": BATCH_REQUEST_ID_PREFIX + uuid.uuid4().hex,
+        "custom_id": task.custom_id,
+        "response": response,
+        "error": error,
+    }
+
+
+def _expired_line(task: _BatchTask) -> dict[str, Any]:
+    return _batch_line(task, None, {"code": "batch_expired", "message": BATCH_REQUEST_EXPIRED})
+
+
+def _multipart_form(request: RecordedRequest) -> dict[str, tuple[str | None, bytes]]:
+    """The parts of a multipart/form-data body by field name: (filename, bytes)."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise _Reject(_azure_error(400, "invalidPayload", UPLOAD_NOT_MULTIPART))
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(head + request.body)
+    if not message.is_multipart():
+        raise _Reject(_azure_error(400, "invalidPayload", UPLOAD_NOT_MULTIPART))
+    form: dict[str, tuple[str | None, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and name not in form:
+            form[name] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
+    return form
+
+
+def _upload_file(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    form = _multipart_form(request)
+    purpose = form.get("purpose")
+    purpose_text = None if purpose is None else purpose[1].decode("utf-8", "replace").strip()
+    if purpose_text != PURPOSE_BATCH:
+        message = UPLOAD_BAD_PURPOSE.format(purpose=_shown(purpose_text))
+        raise _Reject(_azure_error(400, "invalidPayload", message))
+    filename, content = form.get("file") or (None, b"")
+    if not filename:
+        raise _Reject(_azure_error(400, "invalidPayload", UPLOAD_MISSING_FILE))
+    return _json(200, sim._upload(content, filename, PURPOSE_BATCH))
+
+
+def _file_not_found() -> _Reject:
+    return _Reject(_azure_error(404, "404", FILE_NOT_FOUND))
+
+
+def _get_file(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    stored = sim._file_json(params["file_id"])
+    if stored is None:
+        raise _file_not_found()
+    return _json(200, stored)
+
+
+def _get_file_content(
+    sim: Simulator, request: RecordedRequest, params: dict[str, str]
+) -> _Response:
+    content = sim._file_bytes(params["file_id"])
+    if content is None:
+        raise _file_not_found()
+    return _Response(200, content, {"content-type": BINARY_TYPE})
+
+
+def _list_files(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    purpose = request.query.get("purpose")
+    files = [f for f in reversed(sim.files()) if purpose is None or f["purpose"] == purpose]
+    return _json(200, {"object": "list", "data": files})
+
+
+def _delete_file(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    if not sim._delete_file(params["file_id"]):
+        raise _file_not_found()
+    return _json(200, {"id": params["file_id"], "object": "file", "deleted": True})
+
+
+def _create_batch(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    try:
+        payload = request.json()
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        message = "The request body must be a JSON object with 'input_file_id', 'endpoint' and "
+        raise _Reject(_azure_error(400, "invalid_request", message + "'completion_window'."))
+    input_file_id = payload.get("input_file_id")
+    if not isinstance(input_file_id, str) or not input_file_id:
+        message = "'input_file_id' is required: the id of a file uploaded with purpose 'batch' "
+        message += f"(got {_shown(input_file_id)})."
+        raise _Reject(_azure_error(400, "invalid_request", message))
+    endpoint = payload.get("endpoint")
+    if endpoint not in BATCH_ENDPOINTS:
+        allowed = ", ".join(f"'{e}'" for e in BATCH_ENDPOINTS)
+        message = f"'endpoint' must be one of {allowed} (got {_shown(endpoint)})."
+        raise _Reject(_azure_error(400, "invalid_request", message))
+    window = payload.get("completion_window")
+    if window != BATCH_COMPLETION_WINDOW:
+        message = f"'completion_window' must be '{BATCH_COMPLETION_WINDOW}' (got {_shown(window)})."
+        raise _Reject(_azure_error(400, "invalid_request", message))
+    metadata = payload.get("metadata")
+    if metadata is not None and (
+        not isinstance(metadata, dict)
+        or len(metadata) > BATCH_METADATA_MAX_PAIRS
+        or not all(isinstance(value, str) for value in metadata.values())
+    ):
+        message = f"'metadata' must be an object of at most {BATCH_METADATA_MAX_PAIRS} string "
+        message += f"values (got {_shown(metadata)})."
+        raise _Reject(_azure_error(400, "invalid_request", message))
+    return _json(200, sim._create_batch(input_file_id, cast(str, endpoint), metadata))
+
+
+def _batch_not_found() -> _Reject:
+    return _Reject(_azure_error(404, "404", BATCH_NOT_FOUND))
+
+
+def _get_batch(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    batch = sim._batch_json(params["batch_id"])
+    if batch is None:
+        raise _batch_not_found()
+    return _json(200, batch)
+
+
+def _list_batches(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    batches = list(reversed(sim.batches()))  # newest first, as the service lists them
+    first_id = batches[0]["id"] if batches else None
+    last_id = batches[-1]["id"] if batches else None
+    body = {"object": "list", "data": batches, "first_id": first_id, "last_id": last_id}
+    return _json(200, body | {"has_more": False})
+
+
+def _cancel_batch(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    batch = sim._cancel_batch(params["batch_id"])
+    if batch is None:
+        raise _batch_not_found()
+    return _json(200, batch)
+
+
 # -- Azure Resource Manager ------------------------------------------------------------
 
 
@@ -1353,6 +2131,54 @@ def _put_latency(sim: Simulator, request: RecordedRequest, params: dict[str, str
     return _json(200, {"latency_s": sim.latency_s})
 
 
+def _get_sim_batches(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    return _json(200, sim.batches())
+
+
+def _put_sim_batch(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
+    data = _control_body(request)
+    if not isinstance(data, dict) or set(data) != {"status"}:
+        raise _Reject(_azure_error(400, "BadRequest", 'expected {"status": <batch status>}'))
+    with _invalid_as_bad_request():
+        status = _batch_status(data["status"])
+    try:
+        sim.set_batch_status(params["batch_id"], status)
+    except KeyError as error:
+        raise _batch_not_found() from error
+    return _json(200, sim._batch_json(params["batch_id"]))
+
+
+def _batch_settings(sim: Simulator) -> dict[str, Any]:
+    return {"step_s": sim.batch_step_s, "outcome": sim.batch_outcome, "format": sim.batch_format}
+
+
+def _get_batch_settings(
+    sim: Simulator, request: RecordedRequest, params: dict[str, str]
+) -> _Response:
+    return _json(200, _batch_settings(sim))
+
+
+def _put_batch_settings(
+    sim: Simulator, request: RecordedRequest, params: dict[str, str]
+) -> _Response:
+    data = _control_body(request)
+    names = ("step_s", "outcome", "format")
+    if not isinstance(data, dict) or not data or not set(data) <= set(names):
+        expected = 'expected an object with any of "step_s", "outcome", "format"'
+        raise _Reject(_azure_error(400, "BadRequest", expected))
+    with _invalid_as_bad_request():
+        # All checked before any is applied, so a bad value changes nothing.
+        if "step_s" in data:
+            _check_type("step_s", data["step_s"], int, float)
+            if not math.isfinite(data["step_s"]) or data["step_s"] < 0:
+                raise ValueError("step_s must be a finite number >= 0")
+        outcome = _one_of("outcome", data.get("outcome", sim.batch_outcome), BATCH_OUTCOMES)
+        format_ = _one_of("format", data.get("format", sim.batch_format), BATCH_FORMATS)
+    sim.batch_step_s = data.get("step_s", sim.batch_step_s)
+    sim.batch_outcome, sim.batch_format = outcome, format_
+    return _json(200, _batch_settings(sim))
+
+
 # -- route table -----------------------------------------------------------------------
 
 RouteHandler = Callable[[Simulator, RecordedRequest, dict[str, str]], _Response]
@@ -1374,7 +2200,8 @@ def _row(
 
 
 # New surfaces are new rows, each with its plane's guard: the data plane's _openai_guard
-# (api-key or a cognitiveservices token; next: /openai/files and /openai/batches) or the
+# (api-key or a cognitiveservices token; /openai/deployments, /openai/files, /openai/batches:
+# a path-less Fault hits them all) or the
 # management plane's _arm_guard (a Bearer token for an ARM audience, then api-version). ARM
 # patterns carry (?i): ARM matches its path segments case-insensitively. _plane() decides
 # which list records a request and which headers every answer gets (ARM: paths under
@@ -1383,6 +2210,15 @@ ROUTES: tuple[_Route, ...] = (
     _row("GET", re.escape(TOKEN_PATH), _token_endpoint),
     _row("POST", OPENAI_DEPLOYMENT_PATH + r"/chat/completions", _chat_completions, _openai_guard),
     _row("POST", OPENAI_DEPLOYMENT_PATH + r"/embeddings", _embeddings, _openai_guard),
+    _row("POST", FILES_PATH, _upload_file, _openai_guard),
+    _row("GET", FILES_PATH, _list_files, _openai_guard),
+    _row("GET", FILE_PATH, _get_file, _openai_guard),
+    _row("GET", FILE_PATH + r"/content", _get_file_content, _openai_guard),
+    _row("DELETE", FILE_PATH, _delete_file, _openai_guard),
+    _row("POST", BATCHES_PATH, _create_batch, _openai_guard),
+    _row("GET", BATCHES_PATH, _list_batches, _openai_guard),
+    _row("GET", BATCH_PATH, _get_batch, _openai_guard),
+    _row("POST", BATCH_PATH + r"/cancel", _cancel_batch, _openai_guard),
     _row("GET", ARM_DEPLOYMENTS_PATH, _arm_list_deployments, _arm_guard),
     _row("GET", r"/_sim/requests", _get_requests),
     _row("GET", r"/_sim/arm-requests", _get_arm_requests),
@@ -1393,6 +2229,10 @@ ROUTES: tuple[_Route, ...] = (
     _row("GET", r"/_sim/deployments", _get_deployments),
     _row("PUT", r"/_sim/deployments", _put_deployments),
     _row("PUT", r"/_sim/latency", _put_latency),
+    _row("GET", r"/_sim/batches", _get_sim_batches),
+    _row("PUT", r"/_sim/batches/(?P<batch_id>[^/]+)", _put_sim_batch),
+    _row("GET", r"/_sim/batch-settings", _get_batch_settings),
+    _row("PUT", r"/_sim/batch-settings", _put_batch_settings),
 )
 
 
@@ -1419,6 +2259,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--resource-group", default=DEFAULT_RESOURCE_GROUP)
     parser.add_argument("--account", default=DEFAULT_ACCOUNT, help="for ARM listing")
     parser.add_argument("--arm-page-size", type=int, default=DEFAULT_ARM_PAGE_SIZE)
+    parser.add_argument(
+        "--batch-step-s",
+        type=float,
+        default=DEFAULT_BATCH_STEP_S,
+        help="seconds a batch spends in each state (0 = done at its first read)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser.parse_args(argv)
 
@@ -1443,6 +2289,7 @@ def main(argv: list[str] | None = None) -> int:
         resource_group=args.resource_group,
         account=args.account,
         arm_page_size=args.arm_page_size,
+        batch_step_s=args.batch_step_s,
     ).start()
     print(f"Azure OpenAI simulator: {simulator.url}", flush=True)
     print(f"Identity endpoint:      {simulator.identity_endpoint}", flush=True)

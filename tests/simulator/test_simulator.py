@@ -31,12 +31,6 @@ MESSAGES = [
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulator]:
-    with Simulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
 def session() -> Iterator[requests.Session]:
     with requests.Session() as pooled:
         pooled.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=32))
