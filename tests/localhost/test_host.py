@@ -6,6 +6,7 @@ import json
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -269,6 +270,11 @@ def test_logs_one_line_per_request_without_query_or_body(
 ) -> None:
     requests.post(api(host, "echo/logme?code=sekrit"), data=b"body-text", timeout=TIMEOUT)
 
+    # The host logs a request once its answer is sent, so the line may trail the answer a bit.
+    deadline = time.monotonic() + TIMEOUT
+    while not any("/api/echo/logme" in line for line in log_lines):
+        assert time.monotonic() < deadline, log_lines
+        time.sleep(0.01)
     line = next(line for line in log_lines if "/api/echo/logme" in line)
     assert line.startswith("POST /api/echo/logme 200 ")
     assert line.endswith("ms")
