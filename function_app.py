@@ -10,7 +10,7 @@ import logging
 import azure.functions as func
 
 from shared import runs, wiring
-from shared.web import handle
+from shared.web import caller, handle
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 logger = logging.getLogger("function_app")
@@ -22,9 +22,29 @@ def chat_run(req: func.HttpRequest) -> func.HttpResponse:
     return handle("chat_run", lambda: runs.chat(deployment, req.get_body(), wiring.runner))
 
 
+@app.route(route="embeddings/{deployment}", methods=["POST"])
+def embedding_run(req: func.HttpRequest) -> func.HttpResponse:
+    deployment = req.route_params.get("deployment", "")
+    return handle(
+        "embedding_run", lambda: runs.embedding(deployment, req.get_body(), wiring.runner)
+    )
+
+
+@app.route(route="batches/{deployment}", methods=["POST"])
+def batch_run(req: func.HttpRequest) -> func.HttpResponse:
+    deployment = req.route_params.get("deployment", "")
+    return handle(
+        "batch_run",
+        lambda: runs.batch(deployment, req.get_body(), caller(req), wiring.runner),
+    )
+
+
 @app.route(route="status/{run_id}", methods=["GET"])
 def run_status(req: func.HttpRequest) -> func.HttpResponse:
-    return handle("run_status", lambda: runs.run_status(req.route_params.get("run_id", "")))
+    run_id, deployment = req.route_params.get("run_id", ""), req.params.get("deployment")
+    return handle(
+        "run_status", lambda: runs.run_status(run_id, deployment, caller(req), wiring.runner)
+    )
 
 
 @app.timer_trigger(arg_name="timer", schedule="%DISCOVERY_SCHEDULE%", use_monitor=True)

@@ -51,6 +51,7 @@ DEPLOYMENTS_FILE_ENV = local_simulator.DEPLOYMENTS_FILE_ENV  # SIM_DEPLOYMENTS_F
 AZURITE_BINARY = ROOT / "node_modules" / ".bin" / "azurite-table"
 AZURITE_LOCATION = ROOT / ".azurite"
 DEFAULT_AZURITE_PORT = 10002
+DEFAULT_BATCH_STEP_S = local_simulator.DEFAULT_BATCH_STEP_S  # a batch completes in about 6 s
 DISCOVERY_TIMEOUT_S = 60.0
 AZURITE_START_TIMEOUT_S = 30.0
 AZURITE_POLL_S = 0.1
@@ -164,6 +165,13 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=_seconds,
         default=0.0,
         help="seconds the simulator waits before each Azure OpenAI answer (default: 0)",
+    )
+    parser.add_argument(
+        "--batch-step-s",
+        type=_seconds,
+        default=DEFAULT_BATCH_STEP_S,
+        help="seconds a simulated batch spends in each of validating, in_progress and "
+        "finalizing (default: %(default)s)",
     )
     args = parser.parse_args(argv)
     if len({args.port, args.sim_port, args.azurite_port}) < 3:
@@ -338,6 +346,7 @@ def _start_simulator(
         port=args.sim_port,
         identity_header=identity_header,
         latency_s=args.latency_s,
+        batch_step_s=args.batch_step_s,
     ).start()
     stack.callback(sim.stop)
     logger.info("simulator on %s", sim.url)
@@ -412,11 +421,23 @@ def _curl_examples(stack: Stack, deployment: str) -> list[str]:
         f'"headers": {{"retry-after-ms": "{FAULT_RETRY_AFTER_MS}"}}}}'
     )
     run_id = quote(f"{deployment}#sync#Success", safe="")
+    embedding = next((d.name for d in stack.simulator.deployments if d.is_embedding), None)
+    embed = (
+        [
+            "# an embedding run",
+            f"curl -s -X POST {api}/embeddings/{quote(embedding, safe='')} "
+            "-H 'Content-Type: application/json' -d '{\"input\": \"Say hello\"}'",
+        ]
+        if embedding
+        else []
+    )
     return [
         "# a chat run",
         chat,
+        *embed,
         "# poll a run's status",
         f"curl -s '{api}/status/{run_id}'",
+        "# a batch job: see 'A batch job, step by step' in README.md",
         "# health",
         f"curl -s {api}/health",
         "# api_key mode instead of managed identity: start the stack with",
@@ -437,7 +458,7 @@ def _attribute_example(stack: Stack, deployment: str) -> list[str]:
         "import json",
         "from azure.data.tables import TableClient",
         f'conn = "{connection_string(stack.azurite_port)}"',
-        f'table = TableClient.fromconnection_string(conn, "{JOB_TABLE}")',
+        f'table = TableClient.from_connection_string(conn, "{JOB_TABLE}")',
         f"attributes = {{{attributes}}}",
         f'table.upsert_entity({{"PartitionKey": "{LOCAL_ACCOUNT}", "RowKey": "{deployment}",',
         '                      "Attributes": json.dumps(attributes)})',

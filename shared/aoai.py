@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from shared.errors import DeploymentNotFound, UpstreamError
+from shared.errors import BatchNotFound, DeploymentNotFound, UpstreamError, UpstreamNotFound
 from shared.http import AzureCaller, Deadline, UpstreamResponse, error_for_status, parse_answer
-from shared.models import ChatCompletion
+from shared.models import Batch, ChatCompletion, Embedding
+
+NotFound = Callable[[UpstreamResponse, str | None, str | None], UpstreamError]
 
 AUTH_HINT = (
     "Grant the Function App's managed identity the 'Cognitive Services OpenAI User' role on the "
@@ -28,25 +31,88 @@ class AzureOpenAI:
             f"?api-version={quote(self._api_version, safe='')}"
         )
 
+    def batches_url(self, batch_id: str | None = None) -> str:
+        path = "" if batch_id is None else "/" + quote(batch_id, safe="")
+        return (
+            f"{self._endpoint}/openai/batches{path}?api-version={quote(self._api_version, safe='')}"
+        )
+
     def create_chat_completion(
         self, deployment: str, body: dict[str, Any], deadline: Deadline
     ) -> tuple[ChatCompletion, UpstreamResponse]:
-        response = self._post(self.deployment_url(deployment, "chat/completions"), body, deadline)
+        url = self.deployment_url(deployment, "chat/completions")
+        response = self._call("POST", url, deadline, body, _deployment_not_found)
         return parse_answer(ChatCompletion, response), response
 
-    def _post(self, url: str, body: dict[str, Any], deadline: Deadline) -> UpstreamResponse:
-        response = self._caller.call("POST", url, deadline, body)
+    def create_embedding(
+        self, deployment: str, body: dict[str, Any], deadline: Deadline
+    ) -> tuple[Embedding, UpstreamResponse]:
+        url = self.deployment_url(deployment, "embeddings")
+        response = self._call("POST", url, deadline, body, _deployment_not_found)
+        return parse_answer(Embedding, response), response
+
+    def create_batch(
+        self, body: dict[str, Any], deadline: Deadline
+    ) -> tuple[Batch, UpstreamResponse]:
+        response = self._call("POST", self.batches_url(), deadline, body, _no_batch_api)
+        return parse_answer(Batch, response), response
+
+    def get_batch(self, batch_id: str, deadline: Deadline) -> tuple[Batch, UpstreamResponse]:
+        response = self._call("GET", self.batches_url(batch_id), deadline, None, _batch_not_found)
+        return parse_answer(Batch, response), response
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        deadline: Deadline,
+        body: dict[str, Any] | None,
+        not_found: NotFound,
+    ) -> UpstreamResponse:
+        response = self._caller.call(method, url, deadline, body)
         if not 200 <= response.status < 300:
-            raise error_for_status(response, auth_hint=AUTH_HINT, not_found=_not_found)
+            raise error_for_status(response, auth_hint=AUTH_HINT, not_found=not_found)
         return response
 
 
-def _not_found(response: UpstreamResponse, code: str | None, message: str | None) -> UpstreamError:
-    return DeploymentNotFound(
-        "Azure OpenAI has no deployment of this name. Re-run discovery (POST /api/discovery) and "
-        "check the job's 'Deployment Name' attribute in the job registry."
-        + (f" Azure said: {message}" if message and code == "DeploymentNotFound" else ""),
-        upstream_status=response.status,
-        request_id=response.request_id,
-        upstream_code=code,
-    )
+def _not_found(
+    error: type[UpstreamError],
+    message: str,
+    *,
+    quote_code: str | None = None,
+    hint: str | None = None,
+) -> NotFound:
+    """How a 404 of one kind of call reads: our error class and advice, with Azure's status,
+    request id and code (and its message, when its code is `quote_code`)."""
+
+    def build(response: UpstreamResponse, code: str | None, said: str | None) -> UpstreamError:
+        quoted = f" Azure said: {said}" if said and quote_code and code == quote_code else ""
+        return error(
+            message + quoted,
+            upstream_status=response.status,
+            request_id=response.request_id,
+            upstream_code=code,
+            hint=hint,
+        )
+
+    return build
+
+
+_deployment_not_found = _not_found(
+    DeploymentNotFound,
+    "Azure OpenAI has no deployment of this name. Re-run discovery (POST /api/discovery) and "
+    "check the job's 'Deployment Name' attribute in the job registry.",
+    quote_code="DeploymentNotFound",
+)
+_batch_not_found = _not_found(
+    BatchNotFound,
+    "Azure OpenAI has no batch of this id on this resource (it may belong to another resource, "
+    "or have been deleted).",
+)
+_no_batch_api = _not_found(
+    UpstreamNotFound,
+    "Azure OpenAI answered 404 to the batch submission: the endpoint has no Batch API.",
+    hint="Check AZURE_OPENAI_ENDPOINT (it must be the resource's own "
+    "https://{name}.openai.azure.com subdomain) and AZURE_OPENAI_API_VERSION "
+    "(2024-10-21 or later).",
+)

@@ -57,6 +57,24 @@ ATTR_DEPLOYMENT_NAME: Final = "Deployment Name"
 ATTR_SYSTEM_PROMPT: Final = "OpenAI System Prompt"
 ATTR_MAX_TOKENS: Final = "OpenAI Max Tokens"
 ATTR_TEMPERATURE: Final = "OpenAI Temperature"
+ATTR_INPUT_FILE_ID: Final = "OpenAI Input File ID"
+ATTR_BATCH_ENDPOINT: Final = "OpenAI Batch Endpoint"
+ATTR_COMPLETION_WINDOW: Final = "OpenAI Completion Window"
+
+# --- Batch jobs (design §6) ----------------------------------------------------------------
+DEFAULT_BATCH_ENDPOINT: Final = "/chat/completions"
+DEFAULT_COMPLETION_WINDOW: Final = "24h"
+# Azure's batch statuses, compared without case and underscores ("InProgress" = "in_progress").
+BATCH_RUNNING: Final = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
+BATCH_SUCCEEDED: Final = "completed"
+BATCH_FAILED: Final = frozenset({"failed", "expired", "cancelled"})
+# At most this many of Azure's batch errors are returned in a failed run's body.
+MAX_BATCH_ERRORS: Final = 50
+
+# --- This app's own URLs ---------------------------------------------------------------------
+ROUTE_PREFIX: Final = "api"  # host.json extensions.http.routePrefix (the default)
+FUNCTION_KEY_PARAM: Final = "code"
+FUNCTION_KEY_HEADER: Final = "x-functions-key"
 
 PORTAL_MONITOR_URL: Final = (
     "https://portal.azure.com/#@/resource/subscriptions/{subscription}/resourceGroups/"

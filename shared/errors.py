@@ -12,11 +12,13 @@
     ├── RegistryUnavailable       503  storage unreachable and no definition known
     └── UpstreamError                  Azure answered badly, or not at all
         ├── DeploymentNotFound    404
+        ├── BatchNotFound         404  a status poll for a batch Azure does not know
         ├── UpstreamRejected      422  Azure's 400 (content filter, unsupported parameter, ...)
         ├── UpstreamAuthFailed    502  Azure's 401/403
         ├── UpstreamUnavailable   502  5xx after retries, connection failures
         ├── UpstreamBadResponse   502  an answer we cannot read
         ├── RateLimited           503  still throttled after retries (carries Retry-After)
+        ├── UpstreamNotFound      502  ARM's 404 for the subscription, group or account
         └── UpstreamTimeout       504  the run's deadline passed
 
 Exceptions from `requests` and azure SDKs are translated into these at one boundary each
@@ -120,6 +122,10 @@ class DeploymentNotFound(UpstreamError):
     code = "DeploymentNotFound"
 
 
+class BatchNotFound(UpstreamError):
+    code = "BatchNotFound"
+
+
 class UpstreamRejected(UpstreamError):
     """Azure's 400; the code reaching the caller is Azure's own (e.g. `content_filter`)."""
 
@@ -167,6 +173,7 @@ HTTP_STATUS: dict[type[AppError], int] = {
     InternalError: 500,
     RegistryUnavailable: 503,
     DeploymentNotFound: 404,
+    BatchNotFound: 404,
     UpstreamRejected: 422,
     UpstreamAuthFailed: 502,
     UpstreamUnavailable: 502,

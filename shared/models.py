@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
-    field_validator,
 )
 
 from shared import constants as c
@@ -61,25 +63,36 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
-class ChatRunRequest(BaseModel):
-    """The parameters of an Azure OpenAI Chat Completion run (design §4)."""
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+RequiredText = Annotated[str, AfterValidator(_not_blank)]
+# Azure's file ids and batch settings are checked here, so a typo is a clear 400 (or, in a job
+# attribute, a clear InvalidJobDefinition) instead of a call to Azure. Blank counts as absent.
+FileId = Annotated[
+    Annotated[str, StringConstraints(pattern=r"^file-[A-Za-z0-9_-]{1,128}$")] | None,
+    BeforeValidator(_blank_to_none),
+]
+BatchEndpoint = Annotated[
+    Annotated[str, StringConstraints(pattern=r"^/[a-z0-9_./-]{1,100}$")] | None,
+    BeforeValidator(_blank_to_none),
+]
+CompletionWindow = Annotated[
+    Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,3}[hd]$")] | None,
+    BeforeValidator(_blank_to_none),
+]
+
+
+class RunRequest(BaseModel):
+    """The flat JSON parameters of a run; unknown fields are ignored (design §3)."""
 
     model_config = ConfigDict(extra="ignore")
 
-    user_prompt: str
-    system_prompt: OptionalText = None
-    max_tokens: MaxTokens | None = None
-    temperature: Temperature | None = None
-
-    @field_validator("user_prompt")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value
-
-    @classmethod
-    def parse(cls, data: dict[str, Any]) -> ChatRunRequest:
+    def parse(cls, data: dict[str, Any]) -> Self:
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
@@ -88,15 +101,42 @@ class ChatRunRequest(BaseModel):
             raise InvalidRequest(f"Invalid parameters: {fields}.", details=details) from None
 
 
+class ChatRunRequest(RunRequest):
+    """The parameters of an Azure OpenAI Chat Completion run (design §4)."""
+
+    user_prompt: RequiredText
+    system_prompt: OptionalText = None
+    max_tokens: MaxTokens | None = None
+    temperature: Temperature | None = None
+
+
+class EmbeddingRunRequest(RunRequest):
+    """The parameters of an Azure OpenAI Embedding run (design §5)."""
+
+    input: RequiredText
+
+
+class BatchRunRequest(RunRequest):
+    """The parameters of an Azure OpenAI Batch Job run (design §6): each overrides its job
+    attribute."""
+
+    input_file_id: FileId = None
+    endpoint: BatchEndpoint = None
+    completion_window: CompletionWindow = None
+
+
 # --- the job registry ----------------------------------------------------------------------
 
 
-class ChatAttributes(BaseModel):
-    """The job attributes a chat run reads; values may be strings such as "256"."""
+class RunAttributes(BaseModel):
+    """The job attributes every run reads; values may be strings such as "256"."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     deployment_name: OptionalText = Field(None, alias=c.ATTR_DEPLOYMENT_NAME)
+
+
+class ChatAttributes(RunAttributes):
     system_prompt: OptionalText = Field(None, alias=c.ATTR_SYSTEM_PROMPT)
     max_tokens: Annotated[MaxTokens | None, BeforeValidator(_blank_to_none)] = Field(
         None, alias=c.ATTR_MAX_TOKENS
@@ -104,6 +144,15 @@ class ChatAttributes(BaseModel):
     temperature: Annotated[Temperature | None, BeforeValidator(_blank_to_none)] = Field(
         None, alias=c.ATTR_TEMPERATURE
     )
+
+
+class BatchAttributes(RunAttributes):
+    input_file_id: FileId = Field(None, alias=c.ATTR_INPUT_FILE_ID)
+    endpoint: BatchEndpoint = Field(None, alias=c.ATTR_BATCH_ENDPOINT)
+    completion_window: CompletionWindow = Field(None, alias=c.ATTR_COMPLETION_WINDOW)
+
+
+Attributes = TypeVar("Attributes", bound=RunAttributes)
 
 
 class JobDefinition(BaseModel):
@@ -145,9 +194,10 @@ class JobDefinition(BaseModel):
             attributes=attributes,
         )
 
-    def chat_attributes(self) -> ChatAttributes:
+    def attributes_as(self, model: type[Attributes]) -> Attributes:
+        """The attributes a run of this kind reads, or InvalidJobDefinition naming the bad ones."""
         try:
-            return ChatAttributes.model_validate(self.attributes)
+            return model.model_validate(self.attributes)
         except ValidationError as exc:
             names = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
             raise InvalidJobDefinition(
@@ -186,6 +236,81 @@ class ChatCompletion(_Upstream):
     model: str | None = None
     choices: list[ChatChoice] = Field(min_length=1)
     usage: Usage = Field(default_factory=Usage)
+
+
+class EmbeddingItem(_Upstream):
+    embedding: list[float] = Field(min_length=1)
+
+
+class Embedding(_Upstream):
+    model: str | None = None
+    data: list[EmbeddingItem] = Field(min_length=1)
+    usage: Usage = Field(default_factory=Usage)
+
+
+def _timestamp(value: object) -> datetime | None:
+    """Azure's batch timestamps: Unix seconds (the SDK samples) or ISO 8601 strings (the REST
+    samples). Unreadable values count as absent rather than failing the poll."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, str) and value.strip():
+            text = value.strip()
+            if text.isdigit():
+                return datetime.fromtimestamp(int(text), UTC)
+            parsed = datetime.fromisoformat(text)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+Timestamp = Annotated[datetime | None, BeforeValidator(_timestamp)]
+
+
+def _batch_errors(value: object) -> list[Any]:
+    """`errors` is `{"object": "list", "data": [...]}`; a bare list is taken as the data."""
+    if isinstance(value, dict):
+        value = value.get("data")
+    return list(value) if isinstance(value, list) else []
+
+
+class RequestCounts(_Upstream):
+    total: int | None = None
+    completed: int | None = None
+    failed: int | None = None
+
+
+class Batch(_Upstream):
+    """A batch as `POST /openai/batches` and `GET /openai/batches/{id}` answer it."""
+
+    id: str
+    status: str
+    endpoint: str | None = None
+    input_file_id: str | None = None
+    completion_window: str | None = None
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    errors: Annotated[list[Any], BeforeValidator(_batch_errors)] = Field(default_factory=list)
+    request_counts: RequestCounts | None = None  # null while the batch is validating
+    created_at: Timestamp = None
+    completed_at: Timestamp = None
+    failed_at: Timestamp = None
+    expired_at: Timestamp = None
+    cancelled_at: Timestamp = None
+
+    @property
+    def state(self) -> str:
+        """The status in Azure's snake case whatever its casing ("InProgress" -> in_progress)."""
+        folded = self.status.strip().replace("_", "").lower()
+        known = (*c.BATCH_RUNNING, c.BATCH_SUCCEEDED, *c.BATCH_FAILED)
+        return next((s for s in known if s.replace("_", "") == folded), self.status.lower())
+
+    @property
+    def ended_at(self) -> datetime | None:
+        return self.completed_at or self.failed_at or self.expired_at or self.cancelled_at
 
 
 # --- route parameters ----------------------------------------------------------------------

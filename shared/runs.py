@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self, TypeVar
 
 from azure.core.exceptions import AzureError
 
@@ -28,22 +29,39 @@ from shared.errors import (
     NotConfigured,
     PayloadTooLarge,
     RegistryUnavailable,
+    UpstreamBadResponse,
     UpstreamError,
     http_status,
 )
-from shared.http import Deadline
+from shared.http import Deadline, UpstreamResponse
 from shared.models import (
+    Attributes,
+    Batch,
+    BatchAttributes,
+    BatchRunRequest,
     ChatAttributes,
     ChatRunRequest,
+    EmbeddingRunRequest,
     JobDefinition,
+    RunAttributes,
+    RunRequest,
     parse_json_object,
     validate_deployment_name,
 )
 from shared.registry import JobRegistry, RegistryWriter
 from shared.settings import Settings
-from shared.status import parse_run_id, sync_run_id
+from shared.status import (
+    BatchRun,
+    Caller,
+    SyncOutcome,
+    is_batch_id,
+    parse_run_id,
+    sync_run_id,
+)
 
 logger = logging.getLogger(__name__)
+
+Params = TypeVar("Params", bound=RunRequest)
 
 
 @dataclass(frozen=True)
@@ -51,6 +69,40 @@ class Outcome:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunLog:
+    """One run's bookkeeping: what it is, the deployment it calls (the registry may change it
+    mid-run), when it started. `failures()` gives an error its run id and logs the one failure
+    line every failed run gets (run id, deployment, code, Azure's status and request id)."""
+
+    kind: str  # "chat", "embedding", "batch", "batch status"
+    deployment: str | None
+    run_id: str | None = None  # a failure's run id; None for a sync run: `{d}#sync#Failed`
+    sync: bool = True
+    started: float = field(default_factory=time.monotonic)
+
+    @contextmanager
+    def failures(self) -> Iterator[Self]:
+        try:
+            yield self
+        except AppError as error:
+            if error.run_id is None:
+                error.run_id = self.failed_run_id()
+            log_failure(self.kind, self.deployment, error, self.started)
+            raise
+
+    def failed_run_id(self) -> str | None:
+        return self._run_id("Failed")
+
+    def succeeded_run_id(self) -> str | None:
+        return self._run_id("Success")
+
+    def _run_id(self, outcome: SyncOutcome) -> str | None:
+        if self.sync and self.deployment is not None:
+            return sync_run_id(self.deployment, outcome)
+        return self.run_id
 
 
 @dataclass(frozen=True)
@@ -63,32 +115,20 @@ class Runner:
 
     def chat(self, deployment: str, body: bytes) -> Outcome:
         """Run an Azure OpenAI Chat Completion job (design §4) for a validated External Id."""
-        started = time.monotonic()
         deadline = Deadline(self.settings.run_deadline_s)
-        try:
-            check_size(body, self.settings.max_request_bytes)
-            params = ChatRunRequest.parse(parse_json_object(body))
-            definition = self.registry.find(deployment)
-            attributes = chat_attributes(definition)
-            deployment = called_deployment(attributes, deployment)
+        with RunLog("chat", deployment).failures() as run:
+            params, attributes, deployment = self._inputs(
+                run, body, ChatRunRequest, ChatAttributes, c.JOB_TYPE_CHAT
+            )
             completion, response = self.aoai.create_chat_completion(
                 deployment, chat_request_body(params, attributes), deadline
             )
-        except AppError as error:
-            error.run_id = sync_run_id(deployment, "Failed")
-            log_failure("chat", deployment, error, started)
-            raise
         choice = completion.choices[0]
-        logger.info(
-            "chat run succeeded: deployment=%s upstream_status=%d request_id=%s attempts=%d "
-            "finish_reason=%s total_tokens=%s duration_ms=%.0f",
-            deployment,
-            response.status,
-            response.request_id,
-            response.attempts,
-            choice.finish_reason,
-            completion.usage.total_tokens,
-            _ms_since(started),
+        log_success(
+            run,
+            response,
+            finish_reason=choice.finish_reason,
+            total_tokens=completion.usage.total_tokens,
         )
         return Outcome(
             200,
@@ -107,18 +147,194 @@ class Runner:
             },
         )
 
+    def embedding(self, deployment: str, body: bytes) -> Outcome:
+        """Run an Azure OpenAI Embedding job (design §5) for a validated External Id."""
+        deadline = Deadline(self.settings.run_deadline_s)
+        with RunLog("embedding", deployment).failures() as run:
+            params, _, deployment = self._inputs(
+                run, body, EmbeddingRunRequest, RunAttributes, c.JOB_TYPE_EMBEDDING
+            )
+            embedding, response = self.aoai.create_embedding(
+                deployment, {"input": params.input}, deadline
+            )
+        vector = embedding.data[0].embedding
+        log_success(
+            run, response, dimensions=len(vector), total_tokens=embedding.usage.total_tokens
+        )
+        return Outcome(
+            200,
+            {
+                "run_id": sync_run_id(deployment, "Success"),
+                "status": "Success",
+                "embedding": vector,
+                "prompt_tokens": embedding.usage.prompt_tokens,
+                "total_tokens": embedding.usage.total_tokens,
+                "deployment": deployment,
+                "model": embedding.model,
+                "request_id": response.request_id,
+                "monitor_url": self.settings.monitor_url(),
+            },
+        )
+
+    def batch(self, deployment: str, body: bytes, caller: Caller) -> Outcome:
+        """Submit an Azure OpenAI Batch Job (design §6) for a validated deployment name (the
+        `::batch` suffix already stripped); answers 202 Running with a statusQueryUrl."""
+        deadline = Deadline(self.settings.run_deadline_s)
+        with RunLog("batch", deployment, sync=False).failures() as run:
+            params, attributes, deployment = self._inputs(
+                run, body, BatchRunRequest, BatchAttributes, c.JOB_TYPE_BATCH, batch_suffix=True
+            )
+            batch, response = self.aoai.create_batch(
+                batch_request_body(params, attributes), deadline
+            )
+            run.run_id = batch.id
+            if not is_batch_id(batch.id):
+                raise UpstreamBadResponse(
+                    "Azure created a batch whose id this app cannot poll; find it in the portal.",
+                    upstream_status=response.status,
+                    request_id=response.request_id,
+                )
+        log_success(run, response, batch_status=batch.state)
+        return self._batch_outcome(batch, response, caller, deployment)
+
+    def batch_status(self, batch_id: str, caller: Caller, deployment: str | None) -> Outcome:
+        """Poll a batch (design §6): Running, Success or Failed as Azure's status says."""
+        deadline = Deadline(self.settings.run_deadline_s)
+        run = RunLog("batch status", deployment, run_id=batch_id, sync=False)
+        with run.failures():
+            batch, response = self.aoai.get_batch(batch_id, deadline)
+        outcome = self._batch_outcome(batch, response, caller, deployment)
+        if outcome.status >= 400:
+            error = outcome.body["error"]
+            logger.warning(
+                "batch run failed: run_id=%s deployment=%s code=%s batch_status=%s "
+                "upstream_status=%d request_id=%s duration_ms=%.0f",
+                batch_id,
+                deployment,
+                error["code"],
+                batch.state,
+                response.status,
+                response.request_id,
+                _ms_since(run.started),
+            )
+        else:
+            log_success(run, response, batch_status=batch.state)
+        return outcome
+
+    def _inputs(
+        self,
+        run: RunLog,
+        body: bytes,
+        request: type[Params],
+        attributes: type[Attributes],
+        job_type: str,
+        *,
+        batch_suffix: bool = False,
+    ) -> tuple[Params, Attributes, str]:
+        """A run's parameters (size and shape checked), its job attributes (the job type checked
+        against the registry) and the deployment it calls (`Deployment Name` applied)."""
+        external_id = run.deployment or ""
+        check_size(body, self.settings.max_request_bytes)
+        params = request.parse(parse_json_object(body))
+        found = self._attributes(external_id, attributes, job_type, batch_suffix=batch_suffix)
+        run.deployment = deployment = called_deployment(found, external_id)
+        return params, found, deployment
+
+    def _attributes(
+        self,
+        deployment: str,
+        model: type[Attributes],
+        job_type: str,
+        *,
+        batch_suffix: bool = False,
+    ) -> Attributes:
+        """The run's job attributes from the registry, after checking the job type fits the
+        deployment (InvalidInputModel otherwise). A batch job's definition is `{d}::batch`;
+        when there is none, the deployment's own definition still says what model it is."""
+        definition = self.registry.find(deployment + c.BATCH_SUFFIX if batch_suffix else deployment)
+        if definition is None and batch_suffix:
+            found = self.registry.find(deployment)
+            check_job_type(found, job_type)
+            return model()
+        if definition is None:
+            return model()
+        check_job_type(definition, job_type)
+        return definition.attributes_as(model)
+
+    def _batch_outcome(
+        self, batch: Batch, response: UpstreamResponse, caller: Caller, deployment: str | None
+    ) -> Outcome:
+        state = batch.state
+        counts = batch.request_counts
+        body: dict[str, Any] = {
+            "run_id": batch.id,
+            "status": "Running",
+            "batch_status": state,
+            "output_file_id": batch.output_file_id,
+            "error_file_id": batch.error_file_id,
+            "request_counts_total": counts.total if counts else None,
+            "request_counts_completed": counts.completed if counts else None,
+            "request_counts_failed": counts.failed if counts else None,
+            "start_time": _iso(batch.created_at),
+            "end_time": _iso(batch.ended_at),
+            "input_file_id": batch.input_file_id,
+            "endpoint": batch.endpoint,
+            "completion_window": batch.completion_window,
+            "deployment": deployment,
+            "mode": "batch",
+            "request_id": response.request_id,
+            "monitor_url": self.settings.monitor_url(),
+        }
+        if state == c.BATCH_SUCCEEDED:
+            body["status"] = "Success"
+            return Outcome(200, body)
+        if state in c.BATCH_FAILED:
+            body["status"] = "Failed"
+            body["error"] = {
+                "code": BATCH_FAILURE_CODES[state],
+                "message": f"The batch ended {state}; Azure's errors are in `errors`.",
+                "errors": batch.errors[: c.MAX_BATCH_ERRORS],
+            }
+            return Outcome(422, body)
+        if state not in c.BATCH_RUNNING:
+            # A status this app does not know yet: keep polling rather than fail a live batch.
+            logger.warning("batch %s has an unknown status %r; reported Running", batch.id, state)
+        body["statusQueryUrl"] = caller.status_query_url(
+            batch.id, deployment, self.settings.public_base
+        )
+        return Outcome(202, body)
+
+
+BATCH_FAILURE_CODES = {
+    "failed": "BatchFailed",
+    "expired": "BatchExpired",
+    "cancelled": "BatchCancelled",
+}
+
+
+def ready_runner(log: RunLog, runner: Callable[[], Runner]) -> Runner:
+    """The process's Runner; a missing setting fails (and is logged as) this run."""
+    with log.failures():
+        return runner()
+
 
 def chat(external_id: str, body: bytes, runner: Callable[[], Runner]) -> Outcome:
     """`POST /api/chat/{deployment}`: the name is validated before anything else happens."""
-    started = time.monotonic()
     deployment = validate_deployment_name(external_id)
-    try:
-        ready = runner()
-    except AppError as error:
-        error.run_id = sync_run_id(deployment, "Failed")
-        log_failure("chat", deployment, error, started)
-        raise
-    return ready.chat(deployment, body)
+    return ready_runner(RunLog("chat", deployment), runner).chat(deployment, body)
+
+
+def embedding(external_id: str, body: bytes, runner: Callable[[], Runner]) -> Outcome:
+    """`POST /api/embeddings/{deployment}`."""
+    deployment = validate_deployment_name(external_id)
+    return ready_runner(RunLog("embedding", deployment), runner).embedding(deployment, body)
+
+
+def batch(external_id: str, body: bytes, caller: Caller, runner: Callable[[], Runner]) -> Outcome:
+    """`POST /api/batches/{deployment}`: `{deployment}` may carry the `::batch` suffix."""
+    deployment = validate_deployment_name(external_id, allow_batch_suffix=True)
+    log = RunLog("batch", deployment, sync=False)
+    return ready_runner(log, runner).batch(deployment, body, caller)
 
 
 def check_size(body: bytes, limit: int) -> None:
@@ -128,19 +344,29 @@ def check_size(body: bytes, limit: int) -> None:
         )
 
 
-def chat_attributes(definition: JobDefinition | None) -> ChatAttributes:
-    if definition is None:
-        return ChatAttributes()
-    if definition.job_type == c.JOB_TYPE_EMBEDDING:
+def check_job_type(definition: JobDefinition | None, job_type: str) -> None:
+    """InvalidInputModel when the registry says this deployment serves another kind of model:
+    an embedding model for a chat or batch job, a chat model for an embedding job."""
+    if definition is None or definition.job_type is None:
+        return
+    embedding_model = definition.job_type == c.JOB_TYPE_EMBEDDING
+    if embedding_model == (job_type == c.JOB_TYPE_EMBEDDING):
+        return
+    model = definition.model_name or "per the job registry"
+    if embedding_model:
         raise InvalidInputModel(
-            f"The deployment {definition.external_id!r} serves an embedding model "
-            f"({definition.model_name or 'per the job registry'}); a chat completion cannot run "
-            "on it. Use the Azure OpenAI Embedding job (POST /api/embeddings/{deployment})."
+            f"The deployment {definition.external_id!r} serves an embedding model ({model}); "
+            f"an {job_type} job cannot run on it. Use the Azure OpenAI Embedding job "
+            "(POST /api/embeddings/{deployment})."
         )
-    return definition.chat_attributes()
+    raise InvalidInputModel(
+        f"The deployment {definition.external_id!r} is not an embedding model ({model}); an "
+        "Azure OpenAI Embedding job cannot run on it. Use the Chat Completion job "
+        "(POST /api/chat/{deployment})."
+    )
 
 
-def called_deployment(attributes: ChatAttributes, external_id: str) -> str:
+def called_deployment(attributes: RunAttributes, external_id: str) -> str:
     """The job's `Deployment Name` attribute when it has one, else the External Id."""
     if attributes.deployment_name is None:
         return external_id
@@ -169,9 +395,36 @@ def chat_request_body(params: ChatRunRequest, attributes: ChatAttributes) -> dic
     return body
 
 
-def run_status(run_id: str) -> Outcome:
-    """Answer a status poll (design §6, synchronous runs): decoded locally, no call to Azure."""
+def batch_request_body(params: BatchRunRequest, attributes: BatchAttributes) -> dict[str, Any]:
+    """`{"input_file_id", "endpoint", "completion_window"}`: each from the request body, else
+    the job attribute, else the default; the input file has no default."""
+    input_file_id = params.input_file_id or attributes.input_file_id
+    if input_file_id is None:
+        raise InvalidRequest(
+            f"No input file: send input_file_id, or set the job attribute "
+            f"'{c.ATTR_INPUT_FILE_ID}' (a file uploaded with purpose=batch, 'file-...').",
+            details=[{"field": "input_file_id", "problem": "required (no job attribute either)"}],
+        )
+    return {
+        "input_file_id": input_file_id,
+        "endpoint": params.endpoint or attributes.endpoint or c.DEFAULT_BATCH_ENDPOINT,
+        "completion_window": (
+            params.completion_window or attributes.completion_window or c.DEFAULT_COMPLETION_WINDOW
+        ),
+    }
+
+
+def run_status(
+    run_id: str, deployment: str | None, caller: Caller, runner: Callable[[], Runner]
+) -> Outcome:
+    """`GET /api/status/{run_id}[?deployment=...]` (design §6): a sync run id is decoded locally
+    with no call to Azure; a batch id is polled. `deployment` is what our own statusQueryUrl
+    carries, for the answer and the logs."""
     run = parse_run_id(run_id)
+    if isinstance(run, BatchRun):
+        named = None if deployment is None else validate_deployment_name(deployment)
+        log = RunLog("batch status", named, run_id=run.batch_id, sync=False)
+        return ready_runner(log, runner).batch_status(run.batch_id, caller, named)
     body: dict[str, Any] = {
         "run_id": run.run_id,
         "status": run.outcome,
@@ -218,7 +471,7 @@ def health_report(
     return Outcome(200, body)
 
 
-def log_failure(kind: str, deployment: str, error: AppError, started: float) -> None:
+def log_failure(kind: str, deployment: str | None, error: AppError, started: float) -> None:
     upstream = error if isinstance(error, UpstreamError) else None
     logger.warning(
         "%s run failed: run_id=%s deployment=%s code=%s upstream_status=%s request_id=%s "
@@ -231,6 +484,28 @@ def log_failure(kind: str, deployment: str, error: AppError, started: float) -> 
         upstream.request_id if upstream else None,
         _ms_since(started),
     )
+
+
+def log_success(run: RunLog, response: UpstreamResponse, **facts: object) -> None:
+    """One line per successful run: ids, Azure's answer, timing, and a few facts that are never
+    content (a finish reason, a token count, a vector length, a batch status)."""
+    extra = "".join(f" {name}={value}" for name, value in facts.items())
+    logger.info(
+        "%s run succeeded: run_id=%s deployment=%s upstream_status=%d request_id=%s attempts=%d"
+        "%s duration_ms=%.0f",
+        run.kind,
+        run.succeeded_run_id(),
+        run.deployment,
+        response.status,
+        response.request_id,
+        response.attempts,
+        extra,
+        _ms_since(run.started),
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def _ms_since(started: float) -> float:

@@ -47,6 +47,7 @@ SETTING_NAMES: tuple[str, ...] = (
     "AOAI_TIMEOUT_S",
     "RUN_DEADLINE_S",
     "AOAI_MAX_ATTEMPTS",
+    "PUBLIC_BASE_URL",
     "IDENTITY_ENDPOINT",
     "IDENTITY_HEADER",
     "MSI_ENDPOINT",
@@ -82,6 +83,9 @@ class Settings(BaseModel):
     read_timeout_s: float = Field(c.DEFAULT_READ_TIMEOUT_S, gt=0, le=230, alias="AOAI_TIMEOUT_S")
     run_deadline_s: float = Field(c.DEFAULT_RUN_DEADLINE_S, gt=0, lt=230, alias="RUN_DEADLINE_S")
     max_attempts: int = Field(c.DEFAULT_MAX_ATTEMPTS, ge=1, le=10, alias="AOAI_MAX_ATTEMPTS")
+    # The app's public base URL (scheme and host) for statusQueryUrl, when callers reach it
+    # through a gateway or custom domain; by default the URL the caller used.
+    public_base_url: AnyHttpUrl | None = Field(None, alias="PUBLIC_BASE_URL")
 
     @field_validator("auth", mode="before")
     @classmethod
@@ -94,6 +98,10 @@ class Settings(BaseModel):
         if self.endpoint_override is not None:
             return str(self.endpoint_override).rstrip("/")
         return f"https://{self.require_account()}.openai.azure.com"
+
+    @property
+    def public_base(self) -> str | None:
+        return str(self.public_base_url).rstrip("/") if self.public_base_url else None
 
     @property
     def arm_base(self) -> str:

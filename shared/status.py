@@ -1,14 +1,20 @@
-"""The run-id codec (design §4, §6): what a run id says, decoded without a call to Azure.
+"""Run ids and status links (design §4, §6).
 
-A synchronous run's id carries its outcome: `{deployment}#sync#Success` or `#Failed`.
+A synchronous run's id carries its outcome, `{deployment}#sync#Success` or `#Failed`, and is
+decoded without a call to Azure. A batch run's id is Azure's batch id (`batch_...`); its state
+is Azure's. A Running answer carries a `statusQueryUrl` back to `GET /api/status/{run_id}` on
+this app, with the caller's function key when it came with one.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import quote, urlencode, urlsplit
 
+from shared import constants as c
 from shared.errors import InvalidRunId
 from shared.models import DEPLOYMENT_NAME_PATTERN
 
@@ -17,6 +23,9 @@ SyncOutcome = Literal["Success", "Failed"]
 _SYNC_RUN_ID = re.compile(
     rf"(?P<deployment>{DEPLOYMENT_NAME_PATTERN})#sync#(?P<outcome>Success|Failed)"
 )
+# Azure's batch ids are `batch_` and a GUID; a little slack in case the format grows.
+BATCH_ID_PATTERN = r"batch_[A-Za-z0-9_-]{1,128}"
+_BATCH_RUN_ID = re.compile(BATCH_ID_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -29,16 +38,60 @@ class SyncRun:
         return sync_run_id(self.deployment, self.outcome)
 
 
+@dataclass(frozen=True)
+class BatchRun:
+    batch_id: str
+
+
 def sync_run_id(deployment: str, outcome: SyncOutcome) -> str:
     return f"{deployment}#sync#{outcome}"
 
 
-def parse_run_id(run_id: str) -> SyncRun:
+def is_batch_id(value: str) -> bool:
+    return _BATCH_RUN_ID.fullmatch(value) is not None
+
+
+def parse_run_id(run_id: str) -> SyncRun | BatchRun:
+    if is_batch_id(run_id):
+        return BatchRun(run_id)
     match = _SYNC_RUN_ID.fullmatch(run_id)
     if match is None:
         raise InvalidRunId(
-            "The run id must be '{deployment}#sync#Success' or '{deployment}#sync#Failed' "
-            "(with '#' sent as %23 in the URL)."
+            "The run id must be '{deployment}#sync#Success', '{deployment}#sync#Failed' (with "
+            "'#' sent as %23 in the URL) or a batch id 'batch_...'."
         )
     outcome: SyncOutcome = "Success" if match["outcome"] == "Success" else "Failed"
     return SyncRun(match["deployment"], outcome)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What a run needs to know about the HTTP call that started it, to link back to this app:
+    the origin it called (`https://app.azurewebsites.net`) and its function key."""
+
+    origin: str
+    key: str | None = None
+
+    @classmethod
+    def from_request(
+        cls, url: str, params: Mapping[str, str], headers: Mapping[str, str]
+    ) -> Caller:
+        """Read from the request as the Functions host hands it over. The key comes from the
+        `code` query parameter or the `x-functions-key` header (the host accepts both)."""
+        parts = urlsplit(url)
+        key = params.get(c.FUNCTION_KEY_PARAM) or _header(headers, c.FUNCTION_KEY_HEADER)
+        return cls(f"{parts.scheme}://{parts.netloc}", key or None)
+
+    def status_query_url(self, run_id: str, deployment: str | None, base_url: str | None) -> str:
+        """The absolute URL Polysync polls: `PUBLIC_BASE_URL` when set (a gateway or custom
+        domain in front of the app), else the origin the caller used."""
+        base = (base_url or self.origin).rstrip("/")
+        query = {"deployment": deployment} if deployment else {}
+        if self.key:
+            query[c.FUNCTION_KEY_PARAM] = self.key
+        url = f"{base}/{c.ROUTE_PREFIX}/status/{quote(run_id, safe='')}"
+        return f"{url}?{urlencode(query)}" if query else url
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name), None)

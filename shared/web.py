@@ -18,6 +18,7 @@ import azure.functions as func
 
 from shared.errors import AppError, InternalError, UpstreamError, http_status
 from shared.runs import Outcome
+from shared.status import Caller
 
 logger = logging.getLogger(__name__)
 
@@ -63,3 +64,8 @@ def json_response(
         mimetype="application/json",
         charset="utf-8",
     )
+
+
+def caller(req: func.HttpRequest) -> Caller:
+    """Where the caller reached this app, and its function key (for statusQueryUrl)."""
+    return Caller.from_request(req.url, req.params, req.headers)

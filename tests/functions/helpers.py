@@ -12,6 +12,8 @@ import azure.functions as func
 
 import function_app
 
+Body = bytes | dict[str, Any] | None
+
 
 @dataclass
 class Reply:
@@ -47,18 +49,35 @@ def invoke(
     return Reply(response.status_code, json.loads(response.get_body()), dict(response.headers))
 
 
-def chat(deployment: str, body: bytes | dict[str, Any] | None, **kwargs: Any) -> Reply:
+def run(name: str, route: str, deployment: str, body: Body, **kwargs: Any) -> Reply:
+    """POST to a run function whose route is `{route}/{deployment}`."""
     return invoke(
-        "chat_run",
+        name,
         "POST",
-        f"chat/{quote(deployment, safe='')}",
+        f"{route}/{quote(deployment, safe='')}",
         route_params={"deployment": deployment},
         body=body,
         **kwargs,
     )
 
 
-def status(run_id: str) -> Reply:
+def chat(deployment: str, body: Body, **kwargs: Any) -> Reply:
+    return run("chat_run", "chat", deployment, body, **kwargs)
+
+
+def embed(deployment: str, body: Body, **kwargs: Any) -> Reply:
+    return run("embedding_run", "embeddings", deployment, body, **kwargs)
+
+
+def submit_batch(deployment: str, body: Body, **kwargs: Any) -> Reply:
+    return run("batch_run", "batches", deployment, body, **kwargs)
+
+
+def status(run_id: str, **kwargs: Any) -> Reply:
     return invoke(
-        "run_status", "GET", f"status/{quote(run_id, safe='')}", route_params={"run_id": run_id}
+        "run_status",
+        "GET",
+        f"status/{quote(run_id, safe='')}",
+        route_params={"run_id": run_id},
+        **kwargs,
     )

@@ -40,7 +40,9 @@ def test_failed_run_id_is_422_failed(sim):
     assert sim.requests() == []
 
 
-@pytest.mark.parametrize("run_id", ["gpt-4o", "x#sync#Maybe", "../etc#sync#Success", "batch_abc"])
+@pytest.mark.parametrize(
+    "run_id", ["gpt-4o", "x#sync#Maybe", "../etc#sync#Success", "batch_", "batch_a/../b", "file-1"]
+)
 def test_other_run_ids_are_400_invalid_run_id(run_id):
     reply = status(run_id)
     assert reply.status == 400
@@ -96,6 +98,8 @@ def test_the_host_indexes_the_expected_functions_routes_and_auth_levels():
     }
     assert http == {
         "chat_run": ("chat/{deployment}", ["POST"], func.AuthLevel.FUNCTION),
+        "embedding_run": ("embeddings/{deployment}", ["POST"], func.AuthLevel.FUNCTION),
+        "batch_run": ("batches/{deployment}", ["POST"], func.AuthLevel.FUNCTION),
         "run_status": ("status/{run_id}", ["GET"], func.AuthLevel.FUNCTION),
         "discovery_run": ("discovery", ["POST"], func.AuthLevel.ADMIN),
         "jobs_list": ("jobs", ["GET"], func.AuthLevel.FUNCTION),
@@ -124,4 +128,4 @@ def test_importing_function_app_with_no_settings_at_all_succeeds():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "6"
+    assert result.stdout.strip() == "8"

@@ -3,35 +3,16 @@ simulator as Azure OpenAI and its token endpoint, Azurite as the registry."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-import function_app
-from local.host import HostKeys, LocalHost
 from local.simulator import Fault
 from tests.conftest import seed_definition
+from tests.integration.conftest import FUNCTION_KEY, TIMEOUT
 
 pytestmark = pytest.mark.integration
-
-FUNCTION_KEY = "test-function-key"
-TIMEOUT = 30
-
-
-@pytest.fixture
-def host(app_env: dict[str, str]) -> Iterator[LocalHost]:
-    keys = HostKeys(function_keys=frozenset({FUNCTION_KEY}), master_key="test-master-key")
-    with LocalHost(function_app.app, port=0, keys=keys, log=lambda line: None) as running:
-        yield running
-
-
-@pytest.fixture
-def client() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.headers["x-functions-key"] = FUNCTION_KEY
-        yield session
 
 
 def post_chat(client, host, deployment_in_url, body=None, data=None):

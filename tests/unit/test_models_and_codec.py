@@ -6,13 +6,14 @@ import pytest
 
 from shared import errors
 from shared.models import (
+    ChatAttributes,
     ChatRunRequest,
     JobDefinition,
     parse_json_object,
     validate_deployment_name,
 )
 from shared.runs import chat_request_body
-from shared.status import parse_run_id
+from shared.status import BatchRun, SyncRun, parse_run_id
 
 
 @pytest.mark.parametrize("name", ["gpt-4o", "a", "Model_1.2-x", "x" * 64])
@@ -93,18 +94,20 @@ def test_attributes_as_strings_are_read():
             "OpenAI Temperature": "0.2",
             "OpenAI System Prompt": "Be brief",
         }
-    ).chat_attributes()
+    ).attributes_as(ChatAttributes)
     assert (attrs.max_tokens, attrs.temperature, attrs.system_prompt) == (256, 0.2, "Be brief")
 
 
 def test_blank_attributes_count_as_absent():
-    attrs = _definition({"OpenAI Max Tokens": "", "Deployment Name": ""}).chat_attributes()
+    attrs = _definition({"OpenAI Max Tokens": "", "Deployment Name": ""}).attributes_as(
+        ChatAttributes
+    )
     assert (attrs.max_tokens, attrs.deployment_name) == (None, None)
 
 
 def test_invalid_attribute_is_a_definition_error_naming_it():
     with pytest.raises(errors.InvalidJobDefinition, match="OpenAI Max Tokens"):
-        _definition({"OpenAI Max Tokens": "lots"}).chat_attributes()
+        _definition({"OpenAI Max Tokens": "lots"}).attributes_as(ChatAttributes)
 
 
 def test_attributes_that_are_not_json_are_a_definition_error():
@@ -122,7 +125,7 @@ def test_definition_tolerates_missing_properties():
 def test_upstream_body_precedence_body_over_attribute_over_omitted():
     attrs = _definition(
         {"OpenAI Max Tokens": "100", "OpenAI Temperature": "0.1", "OpenAI System Prompt": "attr"}
-    ).chat_attributes()
+    ).attributes_as(ChatAttributes)
     from_body = ChatRunRequest.parse(
         {"user_prompt": "u", "system_prompt": "body", "max_tokens": 5, "temperature": 1.5}
     )
@@ -137,13 +140,13 @@ def test_upstream_body_precedence_body_over_attribute_over_omitted():
         "max_tokens": 100,
         "temperature": 0.1,
     }
-    assert chat_request_body(bare, _definition({}).chat_attributes()) == {
+    assert chat_request_body(bare, _definition({}).attributes_as(ChatAttributes)) == {
         "messages": [{"role": "user", "content": "u"}]
     }
 
 
 def test_zero_temperature_from_the_body_beats_the_attribute():
-    attrs = _definition({"OpenAI Temperature": "0.9"}).chat_attributes()
+    attrs = _definition({"OpenAI Temperature": "0.9"}).attributes_as(ChatAttributes)
     body = chat_request_body(ChatRunRequest.parse({"user_prompt": "u", "temperature": 0}), attrs)
     assert body["temperature"] == 0
 
@@ -154,7 +157,15 @@ def test_zero_temperature_from_the_body_beats_the_attribute():
 )
 def test_sync_run_ids_decode(run_id, deployment, outcome):
     run = parse_run_id(run_id)
+    assert isinstance(run, SyncRun)
     assert (run.deployment, run.outcome, run.run_id) == (deployment, outcome, run_id)
+
+
+@pytest.mark.parametrize(
+    "run_id", ["batch_6caaf24d-54a5-46be-b1b7-518884fcbdde", "batch_abc", "batch_A_1-2"]
+)
+def test_batch_ids_are_batch_runs(run_id):
+    assert parse_run_id(run_id) == BatchRun(run_id)
 
 
 @pytest.mark.parametrize(
@@ -169,6 +180,13 @@ def test_sync_run_ids_decode(run_id, deployment, outcome):
         "x" * 65 + "#sync#Success",
         "gpt-4o#async#Success",
         "gpt-4o#sync#Success#",
+        "batch_",
+        "batch_../x",
+        "batch_a/b",
+        "batch_a b",
+        "batch_" + "a" * 129,
+        "Batch_abc",
+        "batch_abc\n",
     ],
 )
 def test_other_run_ids_are_invalid(run_id):
@@ -188,6 +206,7 @@ def test_every_error_class_has_a_documented_status():
         "InternalError": 500,
         "RegistryUnavailable": 503,
         "DeploymentNotFound": 404,
+        "BatchNotFound": 404,
         "UpstreamRejected": 422,
         "UpstreamAuthFailed": 502,
         "UpstreamUnavailable": 502,
