@@ -3,6 +3,7 @@ local stack get storage (in memory, or kept in a folder)."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
@@ -83,7 +84,9 @@ class Azurite:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            # SIGINT is Azurite's graceful stop: it saves its data first (SIGTERM loses the
+            # writes of its last seconds when it keeps data on disk).
+            self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:

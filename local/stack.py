@@ -249,7 +249,7 @@ def _wait_for_port(process: subprocess.Popen[bytes], port: int) -> None:
 def _stop_azurite(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
-    process.terminate()
+    process.send_signal(signal.SIGINT)  # Azurite's graceful stop: it saves .azurite/ first
     try:
         process.wait(timeout=AZURITE_STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:

@@ -108,6 +108,11 @@ class UpstreamError(AppError):
         self.extra = extra or {}
         self.hint = hint
 
+    def answered(self) -> dict[str, Any]:
+        """What Azure's answer said about itself, when it answered: its status and request id."""
+        fields = {"upstream_status": self.upstream_status, "request_id": self.request_id}
+        return {name: value for name, value in fields.items() if value is not None}
+
     def body_fields(self) -> dict[str, Any]:
         error = super().body_fields()
         if self.upstream_code and self.upstream_code != self.code:

@@ -66,6 +66,7 @@ class RetryPolicy:
     max_attempts: int = c.DEFAULT_MAX_ATTEMPTS
     read_timeout_s: float = c.DEFAULT_READ_TIMEOUT_S
     connect_timeout_s: float = c.CONNECT_TIMEOUT_S
+    backoff_initial_s: float = c.BACKOFF_INITIAL_S
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     random: Callable[[], float] = field(default=random.random, compare=False)
 
@@ -98,16 +99,18 @@ def retry_after_s(headers: Mapping[str, str], now: float | None = None) -> float
     return value if math.isfinite(value) and value >= 0 else None
 
 
-def backoff_s(attempt: int, rand: float) -> float:
+def backoff_s(attempt: int, rand: float, initial_s: float = c.BACKOFF_INITIAL_S) -> float:
     """Capped exponential backoff with jitter, for the wait after failed attempt `attempt`
     (1-based), when the server gave no hint."""
-    base: float = min(c.BACKOFF_INITIAL_S * 2.0 ** (attempt - 1), c.BACKOFF_MAX_S)
+    base: float = min(initial_s * 2.0 ** (attempt - 1), c.BACKOFF_MAX_S)
     return base * (1 - c.BACKOFF_JITTER * rand)
 
 
-def retry_delay_s(attempt: int, headers: Mapping[str, str], rand: float) -> float:
+def retry_delay_s(
+    attempt: int, headers: Mapping[str, str], rand: float, initial_s: float = c.BACKOFF_INITIAL_S
+) -> float:
     hinted = retry_after_s(headers)
-    return hinted if hinted is not None else backoff_s(attempt, rand)
+    return hinted if hinted is not None else backoff_s(attempt, rand, initial_s)
 
 
 def should_retry_status(status: int) -> bool:
@@ -249,7 +252,7 @@ def _wait_or_stop(
     last: UpstreamResponse | None,
     target: str,
 ) -> None:
-    delay = retry_delay_s(attempt, headers, policy.random())
+    delay = retry_delay_s(attempt, headers, policy.random(), policy.backoff_initial_s)
     if delay > c.MAX_RETRY_WAIT_S or delay >= deadline.remaining():
         # The wait would pass the run's deadline: tell the caller when to come back instead.
         if last is not None:

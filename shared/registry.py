@@ -12,7 +12,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from azure.core import MatchConditions
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableEntity, UpdateMode
+from azure.data.tables import TableClient, TableEntity, TableTransactionError, UpdateMode
 
 from shared import constants as c
 from shared.discovery import DiscoveredJob
@@ -193,8 +194,9 @@ class RegistryWriter:
         """Bring the partition in line with a complete listing: create what is new, rewrite what
         changed, leave the rest alone, and mark definitions whose deployment is gone as Retired
         (never delete). Writes go in transactions of at most 100 operations (one partition)."""
+        listed = self.entities()
         table = self._ensure_table()
-        existing = {e["RowKey"]: e for e in self.entities()}
+        existing = {e["RowKey"]: e for e in listed}
         counts = SyncCounts()
         operations = [
             operation
@@ -225,11 +227,26 @@ class RegistryWriter:
                     _if_unchanged(entity, UpdateMode.MERGE),
                 )
             )
-        for start in range(0, len(operations), TRANSACTION_MAX_OPERATIONS):
-            table.submit_transaction(operations[start : start + TRANSACTION_MAX_OPERATIONS])
+        with self._table_may_be_gone():
+            for start in range(0, len(operations), TRANSACTION_MAX_OPERATIONS):
+                table.submit_transaction(operations[start : start + TRANSACTION_MAX_OPERATIONS])
         return counts
 
+    @contextmanager
+    def _table_may_be_gone(self) -> Iterator[None]:
+        """A write that finds no table (deleted, or storage recreated empty) makes the next
+        write create it again, instead of every sync failing until the app restarts."""
+        try:
+            yield
+        except (ResourceNotFoundError, TableTransactionError):
+            # A failed transaction may be an ETag conflict instead: then the check costs the
+            # next sync one create-table request that finds the table there.
+            self._table_exists = False
+            raise
+
     def entities(self) -> list[TableEntity]:
+        """The partition's entities; none when the table does not exist (yet, or any more: then
+        the next write creates it again)."""
         try:
             return list(
                 self.table().query_entities(
@@ -237,13 +254,16 @@ class RegistryWriter:
                 )
             )
         except ResourceNotFoundError:
+            self._table_exists = False
             return []
 
     def record_outcome(self, outcome: dict[str, Any]) -> None:
-        self._ensure_table().upsert_entity(
-            _keys(OUTCOME_PARTITION, self.partition) | {"Outcome": json.dumps(outcome)},
-            mode=UpdateMode.REPLACE,
-        )
+        table = self._ensure_table()
+        with self._table_may_be_gone():
+            table.upsert_entity(
+                _keys(OUTCOME_PARTITION, self.partition) | {"Outcome": json.dumps(outcome)},
+                mode=UpdateMode.REPLACE,
+            )
 
     def last_outcome(self) -> dict[str, Any] | None:
         try:

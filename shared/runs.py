@@ -48,7 +48,7 @@ from shared.models import (
     parse_json_object,
     validate_deployment_name,
 )
-from shared.registry import JobRegistry, RegistryWriter
+from shared.registry import JobRegistry, RegistryWriter, SyncCounts
 from shared.settings import Settings
 from shared.status import (
     BatchRun,
@@ -547,7 +547,7 @@ class Discoverer:
             "warnings": [],
             "error": None,
         }
-        status = 200
+        status, headers = 200, {}
         try:
             if self.arm is None:
                 outcome["warnings"].append(API_KEY_DISCOVERY_WARNING)
@@ -559,7 +559,7 @@ class Discoverer:
                     Deadline(self.settings.run_deadline_s),
                 )
                 jobs, warnings = discovery.classify(deployments, self.settings.monitor_url())
-                counts = self.writer.sync(jobs, started_at)
+                counts = self._write(jobs, started_at)
                 outcome["deployments"] = len(deployments)
                 for job in jobs:
                     outcome["definitions"][job.job_type] += 1
@@ -575,26 +575,44 @@ class Discoverer:
                 )
         except AppError as error:
             status = http_status(error)
+            if error.retry_after_s:
+                headers["Retry-After"] = str(error.retry_after_s)
             outcome["status"] = "Failed"
             outcome["error"] = error.body_fields()
+            if isinstance(error, UpstreamError):
+                outcome["error"].update(error.answered())
         outcome["duration_ms"] = round(_ms_since(started))
         outcome["warnings"] = outcome["warnings"][:MAX_STORED_WARNINGS]
         self._record(outcome)
-        logger.info(
-            "discovery %s (%s): deployments=%d created=%d updated=%d unchanged=%d retired=%d "
-            "warnings=%d error=%s duration_ms=%d",
+        failed = outcome["error"] or {}
+        logger.log(
+            logging.WARNING if failed else logging.INFO,
+            "discovery %s (%s): account=%s deployments=%d created=%d updated=%d unchanged=%d "
+            "retired=%d warnings=%d error=%s upstream_status=%s request_id=%s duration_ms=%d",
             outcome["status"],
             trigger,
+            self.settings.account,
             outcome["deployments"],
             outcome["created"],
             outcome["updated"],
             outcome["unchanged"],
             outcome["retired"],
             len(outcome["warnings"]),
-            (outcome["error"] or {}).get("code"),
+            failed.get("code"),
+            failed.get("upstream_status"),
+            failed.get("request_id"),
             outcome["duration_ms"],
         )
-        return Outcome(status, outcome)
+        return Outcome(status, outcome, headers)
+
+    def _write(self, jobs: list[discovery.DiscoveredJob], now: datetime) -> SyncCounts:
+        try:
+            return self.writer.sync(jobs, now)
+        except AzureError as exc:
+            raise RegistryUnavailable(
+                f"The job registry (Table storage) failed during the sync ({type(exc).__name__}); "
+                "definitions already written are whole, and the next sync completes the work."
+            ) from exc
 
     def _require(self, name: str, value: str | None) -> str:
         if not value:

@@ -47,6 +47,8 @@ SETTING_NAMES: tuple[str, ...] = (
     "AOAI_TIMEOUT_S",
     "RUN_DEADLINE_S",
     "AOAI_MAX_ATTEMPTS",
+    "AOAI_BACKOFF_S",
+    "REGISTRY_CACHE_TTL_S",
     "PUBLIC_BASE_URL",
     "IDENTITY_ENDPOINT",
     "IDENTITY_HEADER",
@@ -83,6 +85,12 @@ class Settings(BaseModel):
     read_timeout_s: float = Field(c.DEFAULT_READ_TIMEOUT_S, gt=0, le=230, alias="AOAI_TIMEOUT_S")
     run_deadline_s: float = Field(c.DEFAULT_RUN_DEADLINE_S, gt=0, lt=230, alias="RUN_DEADLINE_S")
     max_attempts: int = Field(c.DEFAULT_MAX_ATTEMPTS, ge=1, le=10, alias="AOAI_MAX_ATTEMPTS")
+    backoff_initial_s: float = Field(
+        c.BACKOFF_INITIAL_S, ge=0, le=c.BACKOFF_MAX_S, alias="AOAI_BACKOFF_S"
+    )
+    registry_cache_ttl_s: float = Field(
+        c.REGISTRY_CACHE_TTL_S, ge=0, le=3600, alias="REGISTRY_CACHE_TTL_S"
+    )
     # The app's public base URL (scheme and host) for statusQueryUrl, when callers reach it
     # through a gateway or custom domain; by default the URL the caller used.
     public_base_url: AnyHttpUrl | None = Field(None, alias="PUBLIC_BASE_URL")

@@ -46,10 +46,7 @@ def error_response(error: AppError) -> func.HttpResponse:
         "error": error.body_fields(),
     }
     if isinstance(error, UpstreamError):
-        if error.upstream_status is not None:
-            body["upstream_status"] = error.upstream_status
-        if error.request_id is not None:
-            body["request_id"] = error.request_id
+        body.update(error.answered())
     headers = {"Retry-After": str(error.retry_after_s)} if error.retry_after_s else {}
     return json_response(http_status(error), body, headers)
 

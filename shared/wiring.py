@@ -16,6 +16,7 @@ from typing import Any
 import requests
 from azure.identity import ManagedIdentityCredential
 
+from shared import logsafety
 from shared.aoai import AzureOpenAI
 from shared.arm import ResourceManager
 from shared.errors import NotConfigured
@@ -47,6 +48,7 @@ def services(env: Mapping[str, str] | None = None) -> Services:
     with _lock:
         if _built is not None and _built[0] == key:
             return _built[1]
+        logsafety.install()
         built = _build(load_settings(env))
         _built = (key, built)
         return built
@@ -87,7 +89,11 @@ def _build(settings: Settings) -> Services:
         if settings.auth == "api_key"
         else bearer_headers(TokenSource(credential, settings.aoai_scope))
     )
-    policy = RetryPolicy(max_attempts=settings.max_attempts, read_timeout_s=settings.read_timeout_s)
+    policy = RetryPolicy(
+        max_attempts=settings.max_attempts,
+        read_timeout_s=settings.read_timeout_s,
+        backoff_initial_s=settings.backoff_initial_s,
+    )
     aoai = AzureOpenAI(
         AzureCaller(_shared_session(), auth, policy),
         endpoint=settings.openai_endpoint,
@@ -113,6 +119,6 @@ def _build(settings: Settings) -> Services:
     return Services(
         settings,
         credential,
-        Runner(settings, aoai, JobRegistry(table, account)),
+        Runner(settings, aoai, JobRegistry(table, account, ttl_s=settings.registry_cache_ttl_s)),
         Discoverer(settings, arm, writer),
     )

@@ -1,11 +1,14 @@
 """Settings validation and the registry's cache, with a hand-written fake table."""
 
+import json
+from pathlib import Path
+
 import pytest
 from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError
 
 from shared import errors
 from shared.registry import JobRegistry
-from shared.settings import load_settings
+from shared.settings import SETTING_NAMES, load_settings
 
 
 def test_defaults_and_derived_endpoint():
@@ -139,3 +142,17 @@ def test_cache_is_bounded(table):
 def test_no_storage_setting_is_not_configured():
     with pytest.raises(errors.NotConfigured, match="AzureWebJobsStorage"):
         JobRegistry(None, "acct").find("gpt-4o")
+
+
+PLATFORM_SETTINGS = {"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET"}
+
+
+def test_every_setting_is_in_the_sample_and_the_readme():
+    root = Path(__file__).resolve().parents[2]
+    sample = json.loads((root / "local.settings.sample.json").read_text())
+    readme = (root / "README.md").read_text()
+    ours = set(SETTING_NAMES) - PLATFORM_SETTINGS - {"AzureWebJobsStorage__tableServiceUri"}
+    assert ours - set(sample["Values"]) == set()
+    assert set(sample["Values"]) - {"FUNCTIONS_WORKER_RUNTIME"} <= set(sample["Notes"])
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    assert [name for name in sorted(ours) if not any(f"`{name}`" in row for row in rows)] == []

@@ -1,0 +1,161 @@
+"""Storage faults over real HTTP: Azurite (the registry's storage) stopped under a chat run and
+under a discovery, and started again; the app itself is never restarted.
+
+These tests own an Azurite of their own (the session one serves every other test)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from azure.data.tables import TableClient, TableServiceClient
+
+from local.azurite import Azurite
+from local.host import LocalHost
+from local.simulator import Fault, Simulator
+from tests.conftest import ACCOUNT, seed_definition
+from tests.integration.conftest import FUNCTION_KEY, MASTER_KEY, TIMEOUT
+
+pytestmark = pytest.mark.integration
+
+TABLE = "StorageFaultJobs"
+
+
+@pytest.fixture
+def storage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_env: dict[str, str]
+) -> Iterator[Azurite]:
+    """An Azurite kept on disk, so data survives a stop and start on the same port."""
+    server = Azurite(location=tmp_path / "azurite")
+    server.start()
+    monkeypatch.setenv("AzureWebJobsStorage", server.connection_string)
+    monkeypatch.setenv("JOB_DEFINITIONS_TABLE", TABLE)
+    monkeypatch.setenv("REGISTRY_CACHE_TTL_S", "0")  # every run reads storage
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def table(storage: Azurite) -> TableClient:
+    service = TableServiceClient.from_connection_string(storage.connection_string)
+    return service.create_table_if_not_exists(TABLE)
+
+
+def chat(host: LocalHost, deployment: str = "gpt-4o") -> requests.Response:
+    return requests.post(
+        f"{host.url}/api/chat/{deployment}",
+        json={"user_prompt": "Hello"},
+        headers={"x-functions-key": FUNCTION_KEY},
+        timeout=TIMEOUT,
+    )
+
+
+def discover(host: LocalHost) -> requests.Response:
+    return requests.post(
+        f"{host.url}/api/discovery", headers={"x-functions-key": MASTER_KEY}, timeout=TIMEOUT
+    )
+
+
+def definitions(table: TableClient) -> dict[str, Any]:
+    return {
+        e["RowKey"]: (e["JobType"], e["Retired"], e.metadata["etag"])
+        for e in table.query_entities("PartitionKey eq @pk", parameters={"pk": ACCOUNT})
+    }
+
+
+def test_a_chat_run_uses_the_last_definition_read_while_storage_is_down(
+    host: LocalHost, sim: Simulator, storage: Azurite, table: TableClient
+) -> None:
+    seed_definition(table, "gpt-4o", Attributes={"OpenAI System Prompt": "Be brief."})
+    assert chat(host).status_code == 200
+
+    storage.stop()
+    down = chat(host)
+    assert down.status_code == 200, down.text
+    system = sim.requests()[-1].json()["messages"][0]
+    assert system == {"role": "system", "content": "Be brief."}
+
+    storage.start()  # same port, same data; the app is not restarted
+    seed_definition(table, "gpt-4o", Attributes={"OpenAI System Prompt": "Be verbose."})
+    up = chat(host)
+    assert up.status_code == 200
+    assert sim.requests()[-1].json()["messages"][0]["content"] == "Be verbose."
+
+
+def test_a_run_whose_definition_was_never_read_is_503_and_recovers(
+    host: LocalHost, sim: Simulator, storage: Azurite, table: TableClient
+) -> None:
+    storage.stop()
+    down = chat(host)
+    assert down.status_code == 503
+    body = down.json()
+    assert body["error"]["code"] == "RegistryUnavailable"
+    assert body["run_id"] == "gpt-4o#sync#Failed"
+    assert sim.requests() == []  # not run without its job's attributes
+
+    storage.start()
+    assert chat(host).status_code == 200
+
+
+def test_discovery_with_storage_stopped_midway_writes_nothing_then_completes(
+    host: LocalHost, sim: Simulator, storage: Azurite, table: TableClient
+) -> None:
+    # The listing is slow; storage goes away while discovery is waiting for it.
+    sim.add_fault(Fault(method="GET", path=r"/deployments$", delay_s=1.0))
+    stopper = threading.Thread(target=_stop_once_listing_started, args=(sim, storage))
+    stopper.start()
+    failed = discover(host)
+    stopper.join()
+    assert failed.status_code == 503, failed.text
+    outcome = failed.json()
+    assert outcome["status"] == "Failed"
+    assert outcome["error"]["code"] == "RegistryUnavailable"
+
+    storage.start()
+    assert definitions(table) == {}  # nothing half-written
+    done = discover(host)
+    assert done.status_code == 200, done.text
+    assert done.json()["created"] == 5
+    assert {k: v[:2] for k, v in definitions(table).items()} == {
+        "gpt-4o": ("Azure OpenAI Chat Completion", False),
+        "gpt-4o::batch": ("Azure OpenAI Batch Job", False),
+        "gpt-4o-mini": ("Azure OpenAI Chat Completion", False),
+        "gpt-4o-mini::batch": ("Azure OpenAI Batch Job", False),
+        "text-embedding-3-small": ("Azure OpenAI Embedding", False),
+    }
+    assert discover(host).json()["unchanged"] == 5
+
+
+def _stop_once_listing_started(sim: Simulator, storage: Azurite) -> None:
+    for _ in range(500):
+        if sim.arm_requests():
+            break
+        threading.Event().wait(0.01)
+    storage.stop()
+
+
+def test_storage_recreated_empty_is_recovered_without_restarting_the_app(
+    host: LocalHost, sim: Simulator, monkeypatch: pytest.MonkeyPatch, app_env: dict[str, str]
+) -> None:
+    # An in-memory Azurite forgets everything when it stops: the table itself is gone.
+    server = Azurite()
+    server.start()
+    monkeypatch.setenv("AzureWebJobsStorage", server.connection_string)
+    try:
+        assert discover(host).json()["created"] == 5
+        server.stop()
+        server.start()
+        again = discover(host)
+        assert again.status_code == 200, again.text
+        assert again.json()["created"] == 5
+        assert chat(host).status_code == 200
+        health = requests.get(f"{host.url}/api/health", timeout=TIMEOUT).json()
+        assert health["last_discovery"]["status"] == "Success"
+    finally:
+        server.stop()
