@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run test lint typecheck doctor pytest bench bench-discovery clean
+.PHONY: install run test lint typecheck doctor pytest bench bench-discovery bench-load clean
 
 install: $(PY_STAMP) $(NPM_STAMP)
 
@@ -40,16 +40,24 @@ doctor: $(PY_STAMP)
 pytest: install
 	$(BIN)/python -m pytest
 
-## bench: both benchmarks: our chat run against a bare requests POST and the openai SDK
-## (simulator, zero latency), then the discovery sync (see bench-discovery)
+## bench: every benchmark: our chat run against a bare requests POST and the openai SDK
+## (simulator, zero latency), then the discovery sync (see bench-discovery), then the load
+## (see bench-load)
 bench: install
 	$(BIN)/python -m bench.chat
 	$(BIN)/python -m bench.discovery
+	$(BIN)/python -m bench.load
 
 ## bench-discovery: discovery of 1,000 deployments (10 ARM pages) into Azurite: first sync,
 ## unchanged re-sync, 10 changed; time, ARM and storage requests by kind, PASS/FAIL
 bench-discovery: install
 	$(BIN)/python -m bench.discovery
+
+## bench-load: 5 rounds of 200 chat runs from 32 concurrent callers through the local host
+## (simulator latency 0.1 s); runs/s, p50/p95/max, token requests, pool warnings, RSS per
+## round and peak, PASS/FAIL
+bench-load: install
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) node_modules .azurite .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -46,6 +46,7 @@ REGISTRY_CACHE_TTL_S: Final = 60.0
 REGISTRY_CONNECT_TIMEOUT_S: Final = 3.0
 REGISTRY_READ_TIMEOUT_S: Final = 5.0
 REGISTRY_RETRY_TOTAL: Final = 1
+REGISTRY_READ_LOCKS: Final = 64  # concurrent cache misses for one External Id share one read
 
 # --- Job types (design §7) -----------------------------------------------------------------
 JOB_TYPE_CHAT: Final = "Azure OpenAI Chat Completion"

@@ -21,11 +21,13 @@ from typing import Any
 from azure.core import MatchConditions
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient, TableEntity, TableTransactionError, UpdateMode
 
 from shared import constants as c
 from shared.discovery import DiscoveredJob
 from shared.errors import NotConfigured, RegistryUnavailable
+from shared.http import new_session
 from shared.models import JobDefinition
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,12 @@ _TABLE_CLIENT_OPTIONS: dict[str, Any] = {
     "read_timeout": c.REGISTRY_READ_TIMEOUT_S,
     "retry_total": c.REGISTRY_RETRY_TOTAL,
 }
+
+
+def _transport() -> RequestsTransport:
+    """azure-core's default transport pools 10 connections, fewer than the concurrent runs of
+    one worker: a session of our own, sized like the one for Azure OpenAI."""
+    return RequestsTransport(session=new_session(), session_owner=False)
 
 
 def table_client(
@@ -48,13 +56,17 @@ def table_client(
     identity-based from `AzureWebJobsStorage__tableServiceUri` with the app's managed identity."""
     if connection_string:
         return TableClient.from_connection_string(
-            connection_string, table_name=table_name, **_TABLE_CLIENT_OPTIONS
+            connection_string,
+            table_name=table_name,
+            transport=_transport(),
+            **_TABLE_CLIENT_OPTIONS,
         )
     if table_service_uri:
         return TableClient(
             endpoint=table_service_uri,
             table_name=table_name,
             credential=credential,
+            transport=_transport(),
             **_TABLE_CLIENT_OPTIONS,
         )
     return None
@@ -79,14 +91,34 @@ class JobRegistry:
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, tuple[float, JobDefinition | None]] = OrderedDict()
+        # One read at a time per External Id (striped: bounded memory, whatever the ids).
+        self._read_locks = [threading.Lock() for _ in range(c.REGISTRY_READ_LOCKS)]
 
     def find(self, external_id: str) -> JobDefinition | None:
-        """The definition of this External Id, or None when the registry has none."""
+        """The definition of this External Id, or None when the registry has none.
+
+        Concurrent runs that miss the cache for the same External Id wait for one read instead
+        of each reading storage (and overflowing its connection pool)."""
+        fresh = self._fresh(external_id)
+        if fresh is not None:
+            return fresh[1]
+        with self._read_locks[hash(external_id) % len(self._read_locks)]:
+            fresh = self._fresh(external_id)  # read while this thread waited?
+            if fresh is not None:
+                return fresh[1]
+            return self._refresh(external_id)
+
+    def _fresh(self, external_id: str) -> tuple[float, JobDefinition | None] | None:
+        with self._lock:
+            cached = self._cache.get(external_id)
+        if cached is not None and self._clock() - cached[0] < self._ttl_s:
+            return cached
+        return None
+
+    def _refresh(self, external_id: str) -> JobDefinition | None:
         now = self._clock()
         with self._lock:
             cached = self._cache.get(external_id)
-        if cached is not None and now - cached[0] < self._ttl_s:
-            return cached[1]
         try:
             definition = self._read(external_id)
         except AzureError as exc:

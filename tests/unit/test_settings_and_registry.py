@@ -1,7 +1,10 @@
 """Settings validation and the registry's cache, with a hand-written fake table."""
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError
@@ -65,13 +68,15 @@ def test_invalid_settings_are_named_without_their_value(name, value):
 class FakeTable:
     """Answers get_entity from a dict; `down` makes it fail like an unreachable service."""
 
-    def __init__(self, entities):
+    def __init__(self, entities, delay_s=0.0):
         self.entities = entities
         self.down = False
         self.reads = 0
+        self.delay_s = delay_s
 
     def get_entity(self, partition_key, row_key):
         self.reads += 1
+        time.sleep(self.delay_s)
         if self.down:
             raise ServiceRequestError("connection refused")
         try:
@@ -106,6 +111,16 @@ def test_reads_are_cached_for_the_ttl(table):
     assert table.reads == 1
     clock.now = 61
     registry.find("gpt-4o")
+    assert table.reads == 2
+
+
+def test_concurrent_misses_for_one_id_share_one_read():
+    entities = {("acct", "a"): {"RowKey": "a"}, ("acct", "b"): {"RowKey": "b"}}
+    table: Any = FakeTable(entities, delay_s=0.05)
+    registry = JobRegistry(table, "acct", ttl_s=60)
+    with ThreadPoolExecutor(32) as pool:
+        found = list(pool.map(registry.find, ["a"] * 32 + ["b"] * 32))
+    assert [d.external_id if d else None for d in found] == ["a"] * 32 + ["b"] * 32
     assert table.reads == 2
 
 
