@@ -226,8 +226,10 @@ class RegistryWriter:
         """Bring the partition in line with a complete listing: create what is new, rewrite what
         changed, leave the rest alone, and mark definitions whose deployment is gone as Retired
         (never delete). Writes go in transactions of at most 100 operations (one partition)."""
-        listed = self.entities()
         table = self._ensure_table()
+        listed = self.entities()
+        if not self._table_exists:  # gone since this process created it: create it again
+            table = self._ensure_table()
         existing = {e["RowKey"]: e for e in listed}
         counts = SyncCounts()
         operations = [
