@@ -55,6 +55,11 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
             "The request body is not valid JSON.",
             details=[{"field": "body", "problem": "not valid JSON"}],
         ) from None
+    except RecursionError:
+        raise InvalidRequest(
+            "The request body is nested too deeply to read; parameters are flat values.",
+            details=[{"field": "body", "problem": "nested too deeply"}],
+        ) from None
     if not isinstance(data, dict):
         raise InvalidRequest(
             "The request body must be a JSON object of parameters.",

@@ -630,16 +630,24 @@ class Discoverer:
 
 def list_jobs(writer: RegistryWriter, job_type: str | None, include_retired: str | None) -> Outcome:
     """`GET /api/jobs`: the registry's definitions, optionally of one job type."""
+    problems = []
     if job_type is not None and job_type not in discovery.PARAMETERS:
-        raise InvalidRequest(
-            "job_type must be one of: " + ", ".join(discovery.PARAMETERS),
-            details=[{"field": "job_type", "problem": "unknown job type"}],
+        problems.append(
+            (
+                "job_type must be one of: " + ", ".join(discovery.PARAMETERS),
+                "job_type",
+                "unknown job type",
+            )
         )
     flag = (include_retired or "false").lower()
     if flag not in {"true", "false"}:
+        problems.append(
+            ("include_retired must be true or false.", "include_retired", "not true or false")
+        )
+    if problems:
         raise InvalidRequest(
-            "include_retired must be true or false.",
-            details=[{"field": "include_retired", "problem": "not true or false"}],
+            " ".join(message for message, _, _ in problems),
+            details=[{"field": name, "problem": problem} for _, name, problem in problems],
         )
     try:
         entities = writer.entities()

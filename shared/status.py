@@ -55,7 +55,7 @@ def parse_run_id(run_id: str) -> SyncRun | BatchRun:
     if is_batch_id(run_id):
         return BatchRun(run_id)
     match = _SYNC_RUN_ID.fullmatch(run_id)
-    if match is None:
+    if match is None or match["deployment"] in {".", ".."}:
         raise InvalidRunId(
             "The run id must be '{deployment}#sync#Success', '{deployment}#sync#Failed' (with "
             "'#' sent as %23 in the URL) or a batch id 'batch_...'."
@@ -77,9 +77,11 @@ class Caller:
         cls, url: str, params: Mapping[str, str], headers: Mapping[str, str]
     ) -> Caller:
         """Read from the request as the Functions host hands it over. The key comes from the
-        `code` query parameter or the `x-functions-key` header (the host accepts both)."""
+        `x-functions-key` header or the `code` query parameter (the host accepts both, and
+        checks the header first)."""
         parts = urlsplit(url)
-        key = params.get(c.FUNCTION_KEY_PARAM) or _header(headers, c.FUNCTION_KEY_HEADER)
+        # The host's own order: the header wins over the query parameter.
+        key = _header(headers, c.FUNCTION_KEY_HEADER) or params.get(c.FUNCTION_KEY_PARAM)
         return cls(f"{parts.scheme}://{parts.netloc}", key or None)
 
     def status_query_url(self, run_id: str, deployment: str | None, base_url: str | None) -> str:

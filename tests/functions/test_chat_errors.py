@@ -54,6 +54,20 @@ def test_body_not_a_json_object_is_400(sim, raw):
     assert_no_call_to_azure(sim)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 5000 + b"]" * 5000,
+        b'{"user_prompt": "u", "extra": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    ],
+)
+def test_a_body_nested_too_deeply_is_400_not_a_crash(sim, raw):
+    reply = chat("gpt-4o", raw)
+    assert_failed(reply, 400, "InvalidRequest")
+    assert reply.body["error"]["details"] == [{"field": "body", "problem": "nested too deeply"}]
+    assert_no_call_to_azure(sim)
+
+
 @pytest.mark.parametrize("name", ["../x", "a?b", "a#b", "a/b", "x" * 65, "", "..", "gpt 4o"])
 def test_bad_deployment_names_are_400_before_anything_else(sim, name):
     reply = chat(name, {"user_prompt": "u"})

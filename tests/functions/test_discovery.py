@@ -322,9 +322,14 @@ def test_jobs_list_filters_by_job_type_and_rejects_bad_queries(sim, registry_tab
     job = embeddings.body["jobs"][0]
     assert job["attributes"] == {"Deployment Name": "text-embedding-3-small"}
     assert job["parameters"][0]["name"] == "input"
-    for params in ({"job_type": "Chat"}, {"include_retired": "yes"}):
+    for params, fields in (
+        ({"job_type": "Chat"}, ["job_type"]),
+        ({"include_retired": "yes"}, ["include_retired"]),
+        ({"job_type": "Chat", "include_retired": "yes"}, ["job_type", "include_retired"]),
+    ):
         bad = invoke("jobs_list", "GET", "jobs", params=params)
         assert bad.status == 400 and bad.body["error"]["code"] == "InvalidRequest"
+        assert [d["field"] for d in bad.body["error"]["details"]] == fields
 
 
 def test_missing_subscription_fails_with_not_configured(sim, monkeypatch, registry_table):

@@ -14,11 +14,12 @@ import pytest
 import requests
 from azure.data.tables import TableClient, TableServiceClient
 
-from local.azurite import Azurite
+from local.azurite import Azurite, connection_string
 from local.host import LocalHost
-from local.simulator import Fault, Simulator
+from local.simulator import Deployment, Fault, Simulator
 from tests.conftest import ACCOUNT, seed_definition
 from tests.integration.conftest import FUNCTION_KEY, MASTER_KEY, TIMEOUT
+from tests.integration.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 
@@ -159,3 +160,42 @@ def test_storage_recreated_empty_is_recovered_without_restarting_the_app(
         assert health["last_discovery"]["status"] == "Success"
     finally:
         server.stop()
+
+
+def test_storage_lost_between_two_transactions_leaves_whole_entities_then_a_sync_completes(
+    host: LocalHost,
+    sim: Simulator,
+    azurite: Azurite,
+    monkeypatch: pytest.MonkeyPatch,
+    registry_table: TableClient,
+) -> None:
+    # 60 chat deployments are 120 definitions: two table transactions (at most 100 each).
+    sim.set_deployments(Deployment(f"chat-{i:02d}", "gpt-4o") for i in range(60))
+    transactions: list[bytes] = []
+
+    def second_transaction(data: bytes) -> bool:
+        if b"/$batch" not in data:
+            return False
+        transactions.append(data)
+        return len(transactions) == 2
+
+    with TcpProxy(azurite.port, second_transaction) as proxy:
+        monkeypatch.setenv("AzureWebJobsStorage", connection_string(proxy.port))
+        failed = discover(host)
+        assert proxy.is_down
+        assert failed.status_code == 503, failed.text
+        assert failed.json()["error"]["code"] == "RegistryUnavailable"
+
+        written = list(
+            registry_table.query_entities("PartitionKey eq @pk", parameters={"pk": ACCOUNT})
+        )
+        assert len(written) == 100  # the first transaction, all of it; nothing of the second
+        for entity in written:  # each one whole
+            assert entity["JobType"] and entity["DeploymentName"] and entity["Parameters"]
+            assert entity["Attributes"] and entity["Retired"] is False
+
+        proxy.up()
+        done = discover(host)
+        assert done.status_code == 200, done.text
+        assert (done.json()["created"], done.json()["unchanged"]) == (20, 100)
+    assert len(definitions(registry_table)) == 120

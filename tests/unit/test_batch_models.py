@@ -181,7 +181,7 @@ def test_ended_at_is_the_time_of_the_terminal_state():
         ({"code": "k1"}, {}, "k1"),
         ({}, {"x-functions-key": "k2"}, "k2"),
         ({}, {"X-Functions-Key": "k3"}, "k3"),
-        ({"code": "k1"}, {"x-functions-key": "k2"}, "k1"),
+        ({"code": "k1"}, {"x-functions-key": "k2"}, "k2"),
         ({}, {}, None),
         ({"code": ""}, {}, None),
     ],

@@ -180,6 +180,8 @@ def test_batch_ids_are_batch_runs(run_id):
         "x" * 65 + "#sync#Success",
         "gpt-4o#async#Success",
         "gpt-4o#sync#Success#",
+        "..#sync#Success",
+        ".#sync#Failed",
         "batch_",
         "batch_../x",
         "batch_a/b",
