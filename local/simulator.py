@@ -268,6 +268,7 @@ FAULT_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "headers": (dict,),
     "body": (bytes, str, dict, list, NoneType),
     **dict.fromkeys(("drop", "cut"), (bool,)),
+    "stall_s": (int, float),
 }
 
 
@@ -353,6 +354,7 @@ class Fault:
     content_type: str | None = None
     drop: bool = False  # close the connection before sending any byte
     cut: bool = False  # full Content-Length, about half the body, then close
+    stall_s: float = 0.0  # headers and about half the body, this long a pause, then the rest
 
     def __post_init__(self) -> None:
         _check_fields(self, FAULT_FIELD_TYPES)
@@ -373,8 +375,10 @@ class Fault:
             raise ValueError("delay_s must be >= 0")
         if self.status is not None and not 100 <= self.status <= 599:
             raise ValueError("status must be an HTTP status code")
-        if self.drop and self.cut:
-            raise ValueError("drop and cut are mutually exclusive")
+        if self.stall_s < 0:
+            raise ValueError("stall_s must be >= 0")
+        if sum((self.drop, self.cut, self.stall_s > 0)) > 1:
+            raise ValueError("drop, cut and stall_s are mutually exclusive")
 
     def matches(self, method: str, path: str, *, data_plane: bool) -> bool:
         if self.method is not None and self.method != method.upper():
@@ -1241,7 +1245,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif plane == "arm":
             response = _with_arm_headers(response, request)
         request.response_status, request.response_headers = response.status, response.headers
-        self._send(response, cut=fault is not None and fault.cut)
+        self._send(
+            response,
+            cut=fault is not None and fault.cut,
+            stall_s=fault.stall_s if fault is not None else 0.0,
+        )
 
     def _read_request(self) -> RecordedRequest:
         split = urlsplit(self.path)
@@ -1266,19 +1274,25 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Reject(_azure_error(400, "400", "Invalid Content-Length"))
         return self.rfile.read(length)
 
-    def _send(self, response: _Response, *, cut: bool = False) -> None:
+    def _send(self, response: _Response, *, cut: bool = False, stall_s: float = 0.0) -> None:
         self.send_response(response.status)
         for name, value in response.headers.items():
             if name != "content-length":
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
-        if not cut:
+        if not cut and not stall_s:
             self.wfile.write(response.body)
             return
-        self.wfile.write(response.body[: len(response.body) // 2])
+        half = len(response.body) // 2
+        self.wfile.write(response.body[:half])
         self.wfile.flush()
-        self._hang_up()
+        if cut:
+            self._hang_up()
+            return
+        self._simulator._pause(stall_s)
+        with contextlib.suppress(OSError):  # the client may have given up meanwhile
+            self.wfile.write(response.body[half:])
 
     def _hang_up(self) -> None:
         self.close_connection = True

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import requests
 from pydantic import BaseModel, ValidationError
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 
 from shared import constants as c
 from shared.errors import (
@@ -122,9 +123,18 @@ def should_retry_exception(exc: requests.RequestException, method: str) -> bool:
     was sent is retried only for GET: a POST may already have been processed (and billed)."""
     if isinstance(exc, requests.ConnectTimeout):
         return True
-    if isinstance(exc, requests.ReadTimeout | requests.exceptions.ChunkedEncodingError):
+    if _timed_out_reading(exc) or isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return method == "GET"
     return isinstance(exc, requests.ConnectionError)
+
+
+def _timed_out_reading(exc: requests.RequestException) -> bool:
+    """A read timeout, before the answer's headers (ReadTimeout) or in its body (requests wraps
+    urllib3's ReadTimeoutError in a plain ConnectionError there)."""
+    if isinstance(exc, requests.ReadTimeout):
+        return True
+    cause = exc.args[0] if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(cause, ReadTimeoutError)
 
 
 # --- the call ------------------------------------------------------------------------------
@@ -300,7 +310,7 @@ def _upstream_fields(response: UpstreamResponse, code: str | None) -> dict[str, 
 
 
 def _transport_error(exc: requests.RequestException, method: str, target: str) -> AppError:
-    if isinstance(exc, requests.ReadTimeout):
+    if _timed_out_reading(exc):
         return UpstreamTimeout(f"{target} did not answer within the read timeout.")
     if isinstance(
         exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError

@@ -172,6 +172,7 @@ PERSISTENT = [
     Case("dropped before any byte", {"drop": True}, 502, "UpstreamUnavailable"),
     Case("cut mid-body", {"cut": True}, 502, "UpstreamBadResponse", post_attempts=1),
     Case("slower than the read timeout", {"delay_s": SLOW_S}, 504, "UpstreamTimeout", 1),
+    Case("stalls mid-body past the read timeout", {"stall_s": SLOW_S}, 504, "UpstreamTimeout", 1),
     Case(
         "non-JSON body",
         {"status": 200, "body": "this is not json", "content_type": "text/plain"},
@@ -239,7 +240,10 @@ def test_a_persistent_fault_ends_in_its_documented_answer(
 # Faults a retry gets past, once: the second attempt succeeds. A POST is not retried once its
 # answer was cut or timed out; a GET is.
 TRANSIENT = [case for case in PERSISTENT if case.post_attempts == ATTEMPTS] + [
-    case for case in PERSISTENT if case.name in {"cut mid-body", "slower than the read timeout"}
+    case
+    for case in PERSISTENT
+    if case.name
+    in {"cut mid-body", "slower than the read timeout", "stalls mid-body past the read timeout"}
 ]
 
 

@@ -4,6 +4,7 @@ import email.utils
 
 import pytest
 import requests
+from urllib3.exceptions import ReadTimeoutError
 
 from shared import constants as c
 from shared.http import (
@@ -90,6 +91,9 @@ def test_not_retryable_statuses(status):
         (requests.exceptions.ChunkedEncodingError("cut"), "POST", False),
         (requests.exceptions.ChunkedEncodingError("cut"), "GET", True),
         (requests.exceptions.InvalidURL("bad"), "GET", False),
+        # a read timeout in the body: requests wraps urllib3's error in a ConnectionError
+        (requests.ConnectionError(ReadTimeoutError(None, "/x", "stalled")), "POST", False),
+        (requests.ConnectionError(ReadTimeoutError(None, "/x", "stalled")), "GET", True),
     ],
 )
 def test_exception_retry_decision(exc, method, expected):
