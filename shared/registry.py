@@ -32,17 +32,19 @@ from shared.models import JobDefinition
 
 logger = logging.getLogger(__name__)
 
-_TABLE_CLIENT_OPTIONS: dict[str, Any] = {
-    "connection_timeout": c.REGISTRY_CONNECT_TIMEOUT_S,
-    "read_timeout": c.REGISTRY_READ_TIMEOUT_S,
-    "retry_total": c.REGISTRY_RETRY_TOTAL,
-}
+_TABLE_CLIENT_OPTIONS: dict[str, Any] = {"retry_total": c.REGISTRY_RETRY_TOTAL}
 
 
 def _transport() -> RequestsTransport:
     """azure-core's default transport pools 10 connections, fewer than the concurrent runs of
-    one worker: a session of our own, sized like the one for Azure OpenAI."""
-    return RequestsTransport(session=new_session(), session_owner=False)
+    one worker: a session of our own, sized like the one for Azure OpenAI. (A transport given to
+    a client takes its timeouts from here: the client's own timeout options no longer apply.)"""
+    return RequestsTransport(
+        session=new_session(),
+        session_owner=False,
+        connection_timeout=c.REGISTRY_CONNECT_TIMEOUT_S,
+        read_timeout=c.REGISTRY_READ_TIMEOUT_S,
+    )
 
 
 def table_client(
@@ -91,6 +93,8 @@ class JobRegistry:
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, tuple[float, JobDefinition | None]] = OrderedDict()
+        # When each External Id's last read failed, if it did (cleared by a good read).
+        self._failed_at: OrderedDict[str, float] = OrderedDict()
         # One read at a time per External Id (striped: bounded memory, whatever the ids).
         self._read_locks = [threading.Lock() for _ in range(c.REGISTRY_READ_LOCKS)]
 
@@ -98,14 +102,20 @@ class JobRegistry:
         """The definition of this External Id, or None when the registry has none.
 
         Concurrent runs that miss the cache for the same External Id wait for one read instead
-        of each reading storage (and overflowing its connection pool)."""
+        of each reading storage (and overflowing its connection pool); when that read fails,
+        they share its failure instead of each waiting for a read of their own to fail."""
         fresh = self._fresh(external_id)
         if fresh is not None:
             return fresh[1]
+        arrived = self._clock()
         with self._read_locks[hash(external_id) % len(self._read_locks)]:
             fresh = self._fresh(external_id)  # read while this thread waited?
             if fresh is not None:
                 return fresh[1]
+            with self._lock:
+                failed_at = self._failed_at.get(external_id)
+            if failed_at is not None and failed_at >= arrived:
+                return self._fall_back(external_id, "the read this run waited for failed")
             return self._refresh(external_id)
 
     def _fresh(self, external_id: str) -> tuple[float, JobDefinition | None] | None:
@@ -117,32 +127,39 @@ class JobRegistry:
 
     def _refresh(self, external_id: str) -> JobDefinition | None:
         now = self._clock()
-        with self._lock:
-            cached = self._cache.get(external_id)
         try:
             definition = self._read(external_id)
         except AzureError as exc:
-            if cached is not None:
-                logger.warning(
-                    "job registry unreachable (%s); using the definition of %s read %.0f s ago",
-                    type(exc).__name__,
-                    external_id,
-                    now - cached[0],
-                )
-                return cached[1]
-            logger.error(
-                "job registry unreachable (%s) and %s never read", type(exc).__name__, external_id
-            )
-            raise RegistryUnavailable(
-                "The job registry (Table storage) cannot be reached and this job's definition is "
-                "not known yet; the run was not started. Check AzureWebJobsStorage and retry."
-            ) from exc
+            with self._lock:
+                self._failed_at[external_id] = self._clock()
+                _bound(self._failed_at, self._max_entries)
+            return self._fall_back(external_id, type(exc).__name__, exc)
         with self._lock:
+            self._failed_at.pop(external_id, None)
             self._cache[external_id] = (now, definition)
             self._cache.move_to_end(external_id)
-            while len(self._cache) > self._max_entries:
-                self._cache.popitem(last=False)
+            _bound(self._cache, self._max_entries)
         return definition
+
+    def _fall_back(
+        self, external_id: str, why: str, exc: AzureError | None = None
+    ) -> JobDefinition | None:
+        """Storage failed: the last definition read, however old, else RegistryUnavailable."""
+        with self._lock:
+            cached = self._cache.get(external_id)
+        if cached is not None:
+            logger.warning(
+                "job registry unreachable (%s); using the definition of %s read %.0f s ago",
+                why,
+                external_id,
+                self._clock() - cached[0],
+            )
+            return cached[1]
+        logger.error("job registry unreachable (%s) and %s never read", why, external_id)
+        raise RegistryUnavailable(
+            "The job registry (Table storage) cannot be reached and this job's definition is "
+            "not known yet; the run was not started. Check AzureWebJobsStorage and retry."
+        ) from exc
 
     def _read(self, external_id: str) -> JobDefinition | None:
         if self._table is None:
@@ -351,6 +368,12 @@ def _if_unchanged(entity: TableEntity, mode: UpdateMode) -> dict[str, Any]:
         "etag": entity.metadata["etag"],
         "match_condition": MatchConditions.IfNotModified,
     }
+
+
+def _bound(entries: OrderedDict[str, Any], most: int) -> None:
+    """Drop the oldest entries beyond `most`."""
+    while len(entries) > most:
+        entries.popitem(last=False)
 
 
 def _keys(partition: str, row: str) -> dict[str, Any]:

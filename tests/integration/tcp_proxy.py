@@ -16,13 +16,18 @@ class TcpProxy:
 
     `cut_when(data)` sees every chunk a client sends; when it returns True the proxy goes down
     before forwarding that chunk: every connection is closed and new ones are closed at once,
-    until `up()`.
+    until `up()`. `blackhole()` instead accepts connections and never answers (a storage account
+    behind a firewall that drops packets). `accepted` counts the connections clients opened.
     """
 
-    def __init__(self, upstream_port: int, cut_when: Callable[[bytes], bool]) -> None:
+    def __init__(
+        self, upstream_port: int, cut_when: Callable[[bytes], bool] = lambda data: False
+    ) -> None:
         self.upstream_port = upstream_port
         self.cut_when = cut_when
+        self.accepted = 0
         self._down = threading.Event()
+        self._blackholed = threading.Event()
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -43,6 +48,11 @@ class TcpProxy:
 
     def up(self) -> None:
         self._down.clear()
+        self._blackholed.clear()
+
+    def blackhole(self) -> None:
+        self._blackholed.set()
+        self._close_all()
 
     def _accept(self) -> None:
         while True:
@@ -50,8 +60,13 @@ class TcpProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
+            self.accepted += 1
             if self._down.is_set():
                 client.close()
+                continue
+            if self._blackholed.is_set():
+                with self._lock:
+                    self._sockets.add(client)  # held open, never read, never answered
                 continue
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
             with self._lock:

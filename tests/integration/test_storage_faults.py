@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +200,28 @@ def test_storage_lost_between_two_transactions_leaves_whole_entities_then_a_sync
         assert done.status_code == 200, done.text
         assert (done.json()["created"], done.json()["unchanged"]) == (20, 100)
     assert len(definitions(registry_table)) == 120
+
+
+def test_storage_that_never_answers_fails_runs_within_the_registry_timeouts_sharing_one_read(
+    host: LocalHost, sim: Simulator, azurite: Azurite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with TcpProxy(azurite.port) as proxy:
+        monkeypatch.setenv("AzureWebJobsStorage", connection_string(proxy.port))
+        proxy.blackhole()
+        with ThreadPoolExecutor(8) as pool:
+            # A client timeout of 60 s: the registry's own timeouts (3 s connect, 5 s read, one
+            # retry) must end each run well before it.
+            replies = list(pool.map(lambda _: chat_within(host, 60), range(8)))
+        assert [r.status_code for r in replies] == [503] * 8
+        assert {r.json()["error"]["code"] for r in replies} == {"RegistryUnavailable"}
+        assert proxy.accepted <= 2  # one read and its one retry, shared by the 8 runs
+        assert sim.requests() == []
+
+
+def chat_within(host: LocalHost, timeout_s: float) -> requests.Response:
+    return requests.post(
+        f"{host.url}/api/chat/gpt-4o",
+        json={"user_prompt": "Hello"},
+        headers={"x-functions-key": FUNCTION_KEY},
+        timeout=timeout_s,
+    )

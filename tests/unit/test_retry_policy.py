@@ -4,6 +4,7 @@ import email.utils
 
 import pytest
 import requests
+from urllib3 import HTTPConnectionPool
 from urllib3.exceptions import ReadTimeoutError
 
 from shared import constants as c
@@ -16,6 +17,8 @@ from shared.http import (
 )
 
 NOW = 1_700_000_000.0
+# A read timeout in the body: requests wraps urllib3's error in a plain ConnectionError.
+STALLED_IN_BODY = requests.ConnectionError(ReadTimeoutError(HTTPConnectionPool("h"), "/x", "slow"))
 
 
 @pytest.mark.parametrize(
@@ -91,9 +94,8 @@ def test_not_retryable_statuses(status):
         (requests.exceptions.ChunkedEncodingError("cut"), "POST", False),
         (requests.exceptions.ChunkedEncodingError("cut"), "GET", True),
         (requests.exceptions.InvalidURL("bad"), "GET", False),
-        # a read timeout in the body: requests wraps urllib3's error in a ConnectionError
-        (requests.ConnectionError(ReadTimeoutError(None, "/x", "stalled")), "POST", False),
-        (requests.ConnectionError(ReadTimeoutError(None, "/x", "stalled")), "GET", True),
+        (STALLED_IN_BODY, "POST", False),
+        (STALLED_IN_BODY, "GET", True),
     ],
 )
 def test_exception_retry_decision(exc, method, expected):

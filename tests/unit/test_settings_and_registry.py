@@ -10,6 +10,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError
 
 from shared import errors
+from shared.models import JobDefinition
 from shared.registry import JobRegistry
 from shared.settings import SETTING_NAMES, load_settings
 
@@ -122,6 +123,34 @@ def test_concurrent_misses_for_one_id_share_one_read():
         found = list(pool.map(registry.find, ["a"] * 32 + ["b"] * 32))
     assert [d.external_id if d else None for d in found] == ["a"] * 32 + ["b"] * 32
     assert table.reads == 2
+
+
+@pytest.mark.parametrize("read_before", [False, True])
+def test_concurrent_misses_share_a_failed_read_too(read_before):
+    table: Any = FakeTable({("acct", "a"): {"RowKey": "a"}}, delay_s=0.05)
+    clock = Clock()
+    registry = JobRegistry(table, "acct", ttl_s=60, clock=clock)
+    if read_before:
+        registry.find("a")
+    clock.now = 61  # expired: every run needs a read
+    table.down, table.reads = True, 0
+
+    def find(_: int) -> object:
+        try:
+            return registry.find("a")
+        except errors.RegistryUnavailable as error:
+            return error
+
+    with ThreadPoolExecutor(16) as pool:
+        found = list(pool.map(find, range(16)))
+    assert table.reads == 1  # not one failing read after another
+    if read_before:
+        assert all(isinstance(d, JobDefinition) and d.external_id == "a" for d in found)
+    else:
+        assert all(isinstance(d, errors.RegistryUnavailable) for d in found)
+    table.down = False
+    clock.now = 62
+    assert registry.find("a") is not None and table.reads == 2  # storage back: read again
 
 
 def test_absent_definitions_are_cached_too(table):
