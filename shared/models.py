@@ -263,8 +263,8 @@ def _timestamp(value: object) -> datetime | None:
             return datetime.fromtimestamp(value, UTC)
         if isinstance(value, str) and value.strip():
             text = value.strip()
-            if text.isdigit():
-                return datetime.fromtimestamp(int(text), UTC)
+            if re.fullmatch(r"[0-9]+(\.[0-9]*)?", text):
+                return datetime.fromtimestamp(float(text), UTC)
             parsed = datetime.fromisoformat(text)
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except (ValueError, OverflowError, OSError):
@@ -273,6 +273,11 @@ def _timestamp(value: object) -> datetime | None:
 
 
 Timestamp = Annotated[datetime | None, BeforeValidator(_timestamp)]
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC, as the app answers times: `2026-11-26T00:09:55Z`."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
 def _batch_errors(value: object) -> list[Any]:

@@ -45,6 +45,7 @@ from shared.models import (
     JobDefinition,
     RunAttributes,
     RunRequest,
+    iso_utc,
     parse_json_object,
     validate_deployment_name,
 )
@@ -194,8 +195,7 @@ class Runner:
                     upstream_status=response.status,
                     request_id=response.request_id,
                 )
-        log_success(run, response, batch_status=batch.state)
-        return self._batch_outcome(batch, response, caller, deployment)
+        return self._batch_outcome(run, batch, response, caller)
 
     def batch_status(self, batch_id: str, caller: Caller, deployment: str | None) -> Outcome:
         """Poll a batch (design §6): Running, Success or Failed as Azure's status says."""
@@ -203,23 +203,7 @@ class Runner:
         run = RunLog("batch status", deployment, run_id=batch_id, sync=False)
         with run.failures():
             batch, response = self.aoai.get_batch(batch_id, deadline)
-        outcome = self._batch_outcome(batch, response, caller, deployment)
-        if outcome.status >= 400:
-            error = outcome.body["error"]
-            logger.warning(
-                "batch run failed: run_id=%s deployment=%s code=%s batch_status=%s "
-                "upstream_status=%d request_id=%s duration_ms=%.0f",
-                batch_id,
-                deployment,
-                error["code"],
-                batch.state,
-                response.status,
-                response.request_id,
-                _ms_since(run.started),
-            )
-        else:
-            log_success(run, response, batch_status=batch.state)
-        return outcome
+        return self._batch_outcome(run, batch, response, caller)
 
     def _inputs(
         self,
@@ -262,6 +246,29 @@ class Runner:
         return definition.attributes_as(model)
 
     def _batch_outcome(
+        self, run: RunLog, batch: Batch, response: UpstreamResponse, caller: Caller
+    ) -> Outcome:
+        """The answer for a batch as Azure reported it, logged: a failure line for a batch that
+        ended failed, expired or cancelled (even one that failed at submission), else a
+        success line."""
+        outcome = self._batch_answer(batch, response, caller, run.deployment)
+        if outcome.status < 400:
+            log_success(run, response, batch_status=batch.state)
+            return outcome
+        logger.warning(
+            "batch run failed: run_id=%s deployment=%s code=%s batch_status=%s "
+            "upstream_status=%d request_id=%s duration_ms=%.0f",
+            batch.id,
+            run.deployment,
+            outcome.body["error"]["code"],
+            batch.state,
+            response.status,
+            response.request_id,
+            _ms_since(run.started),
+        )
+        return outcome
+
+    def _batch_answer(
         self, batch: Batch, response: UpstreamResponse, caller: Caller, deployment: str | None
     ) -> Outcome:
         state = batch.state
@@ -275,8 +282,8 @@ class Runner:
             "request_counts_total": counts.total if counts else None,
             "request_counts_completed": counts.completed if counts else None,
             "request_counts_failed": counts.failed if counts else None,
-            "start_time": _iso(batch.created_at),
-            "end_time": _iso(batch.ended_at),
+            "start_time": iso_utc(batch.created_at),
+            "end_time": iso_utc(batch.ended_at),
             "input_file_id": batch.input_file_id,
             "endpoint": batch.endpoint,
             "completion_window": batch.completion_window,
@@ -502,10 +509,6 @@ def log_success(run: RunLog, response: UpstreamResponse, **facts: object) -> Non
         extra,
         _ms_since(run.started),
     )
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def _ms_since(started: float) -> float:

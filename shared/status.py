@@ -71,6 +71,7 @@ class Caller:
 
     origin: str
     key: str | None = None
+    key_in_header: bool = False
 
     @classmethod
     def from_request(
@@ -80,16 +81,22 @@ class Caller:
         `x-functions-key` header or the `code` query parameter (the host accepts both, and
         checks the header first)."""
         parts = urlsplit(url)
-        # The host's own order: the header wins over the query parameter.
-        key = _header(headers, c.FUNCTION_KEY_HEADER) or params.get(c.FUNCTION_KEY_PARAM)
-        return cls(f"{parts.scheme}://{parts.netloc}", key or None)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        header_key = _header(headers, c.FUNCTION_KEY_HEADER)
+        if header_key:
+            return cls(origin, header_key, key_in_header=True)
+        return cls(origin, params.get(c.FUNCTION_KEY_PARAM) or None)
 
     def status_query_url(self, run_id: str, deployment: str | None, base_url: str | None) -> str:
         """The absolute URL Polysync polls: `PUBLIC_BASE_URL` when set (a gateway or custom
-        domain in front of the app), else the origin the caller used."""
+        domain in front of the app), else the origin the caller used.
+
+        It carries the caller's key so the URL can be polled as it is. Behind a gateway
+        (`PUBLIC_BASE_URL`), a key that came as a header is not copied: the gateway may have
+        added it for the app, and the URL goes back to the gateway's own clients."""
         base = (base_url or self.origin).rstrip("/")
         query = {"deployment": deployment} if deployment else {}
-        if self.key:
+        if self.key and not (base_url and self.key_in_header):
             query[c.FUNCTION_KEY_PARAM] = self.key
         url = f"{base}/{c.ROUTE_PREFIX}/status/{quote(run_id, safe='')}"
         return f"{url}?{urlencode(query)}" if query else url

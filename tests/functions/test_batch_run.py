@@ -175,6 +175,19 @@ def test_public_base_url_setting_replaces_the_origin(sim, file_id, monkeypatch):
     )
 
 
+def test_behind_a_gateway_a_key_it_added_as_a_header_stays_out_of_the_url(
+    sim, file_id, monkeypatch
+):
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://gateway.example.com")
+    reply = submit_batch(
+        "gpt-4o", {"input_file_id": file_id}, headers={"x-functions-key": "backend-key"}
+    )
+    batch_id = submitted(sim, reply)
+    assert reply.body["statusQueryUrl"] == (
+        f"https://gateway.example.com/api/status/{batch_id}?deployment=gpt-4o"
+    )
+
+
 def test_a_missing_input_file_is_400_with_no_call_to_azure(sim):
     reply = submit_batch("gpt-4o", {})
     assert_failed(reply, 400, "InvalidRequest")
@@ -405,3 +418,17 @@ def test_batch_logs_carry_ids_but_never_the_key(sim, file_id, caplog):
     (fail_line,) = [m for m in text.splitlines() if "batch run failed" in m]
     assert f"run_id={batch_id} deployment=gpt-4o code=BatchFailed" in fail_line
     assert f"request_id={failed.body['request_id']}" in fail_line
+
+
+def test_a_batch_azure_answers_failed_at_submission_is_422_and_logged(sim, file_id, caplog):
+    caplog.set_level(logging.INFO)
+    errors = {"object": "list", "data": [{"code": "invalid_request", "message": "bad window"}]}
+    failed = {"id": "batch_x1", "status": "failed", "errors": errors, "created_at": 1795651795}
+    sim.add_fault(Fault(method="POST", path="^/openai/batches$", status=200, body=failed))
+    reply = submit_batch("gpt-4o", {"input_file_id": file_id})
+    assert_failed(reply, 422, "BatchFailed", run_id="batch_x1")
+    assert reply.body["error"]["errors"] == errors["data"]
+    assert "statusQueryUrl" not in reply.body
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "batch run succeeded" not in text
+    assert "batch run failed: run_id=batch_x1 deployment=gpt-4o code=BatchFailed" in text

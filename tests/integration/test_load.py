@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from local.simulator import Deployment
 from tests.integration.conftest import FUNCTION_KEY, TIMEOUT
 
 pytestmark = pytest.mark.integration
@@ -109,3 +110,34 @@ def test_200_chat_runs_from_32_concurrent_clients(
     # At most one connection per concurrent run from the app's session, plus the one
     # azure-identity opens for the token: a pool that drops connections reopens them per run.
     assert 1 <= opened[sim_port] <= CLIENTS + 1, by_target
+    # The 32 first runs share one registry read (one connection to storage), not one each.
+    assert opened[azurite.port] == 1, by_target
+
+
+def test_32_concurrent_runs_of_32_jobs_read_the_registry_without_overflowing_its_pool(
+    host, sim, azurite, caplog
+):
+    """Cold cache, a different job per run: 32 registry reads at once, which the Table client's
+    pool (azure-core's default holds 10) must take without discarding connections."""
+    names = [f"job-{index:02d}" for index in range(CLIENTS)]
+    sim.set_deployments(Deployment(name, "gpt-4o") for name in names)
+    sim.latency_s = LATENCY_S
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    start = threading.Barrier(CLIENTS)
+
+    def run(name: str) -> int:
+        with requests.Session() as session:
+            start.wait(timeout=TIMEOUT)
+            response = session.post(
+                f"{host.url}/api/chat/{name}",
+                json={"user_prompt": "Hello"},
+                headers={"x-functions-key": FUNCTION_KEY},
+                timeout=TIMEOUT,
+            )
+            return response.status_code
+
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        assert list(pool.map(run, names)) == [200] * CLIENTS
+    pool_full = [r.getMessage() for r in caplog.records if r.getMessage().startswith(POOL_FULL)]
+    assert pool_full == []
+    assert connections_opened(caplog.records)[azurite.port] <= CLIENTS

@@ -13,6 +13,7 @@ from shared.models import (
     BatchRunRequest,
     EmbeddingRunRequest,
     JobDefinition,
+    iso_utc,
 )
 from shared.runs import batch_request_body
 from shared.status import Caller
@@ -113,6 +114,8 @@ def test_embedding_input_must_be_a_non_blank_string(value):
         (1795651795, CREATED),
         (1795651795.0, CREATED),
         ("1795651795", CREATED),
+        ("1795651795.0", CREATED),
+        (" 1795651795 ", CREATED),
         ("2026-11-26T00:09:55Z", CREATED),
         ("2026-11-26T00:09:55+00:00", CREATED),
         ("2026-11-26T00:09:55", CREATED),
@@ -152,6 +155,16 @@ def test_batch_status_in_any_casing(status, state):
     assert Batch.model_validate({"id": "batch_1", "status": status}).state == state
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [1795651795, "2026-11-26T00:09:55Z", "2026-11-26T01:09:55+01:00", "2026-11-25T19:09:55-05:00"],
+)
+def test_times_are_answered_in_utc(raw):
+    batch = Batch.model_validate({"id": "b", "status": "completed", "created_at": raw})
+    assert iso_utc(batch.created_at) == "2026-11-26T00:09:55Z"
+    assert iso_utc(None) is None
+
+
 def test_batch_errors_and_counts_in_their_shapes():
     listed = {"object": "list", "data": [{"code": "invalid_json_line", "line": 2}]}
     assert Batch.model_validate({"id": "b", "status": "failed", "errors": listed}).errors == [
@@ -176,19 +189,19 @@ def test_ended_at_is_the_time_of_the_terminal_state():
 
 
 @pytest.mark.parametrize(
-    ("params", "headers", "key"),
+    ("params", "headers", "key", "in_header"),
     [
-        ({"code": "k1"}, {}, "k1"),
-        ({}, {"x-functions-key": "k2"}, "k2"),
-        ({}, {"X-Functions-Key": "k3"}, "k3"),
-        ({"code": "k1"}, {"x-functions-key": "k2"}, "k2"),
-        ({}, {}, None),
-        ({"code": ""}, {}, None),
+        ({"code": "k1"}, {}, "k1", False),
+        ({}, {"x-functions-key": "k2"}, "k2", True),
+        ({}, {"X-Functions-Key": "k3"}, "k3", True),
+        ({"code": "k1"}, {"x-functions-key": "k2"}, "k2", True),
+        ({}, {}, None, False),
+        ({"code": ""}, {}, None, False),
     ],
 )
-def test_caller_key_from_query_or_header(params, headers, key):
+def test_caller_key_from_header_or_query(params, headers, key, in_header):
     caller = Caller.from_request("http://127.0.0.1:7071/api/batches/gpt-4o?x=1", params, headers)
-    assert caller == Caller("http://127.0.0.1:7071", key)
+    assert caller == Caller("http://127.0.0.1:7071", key, key_in_header=in_header)
 
 
 def test_status_query_url_carries_key_and_deployment_encoded():
@@ -205,4 +218,16 @@ def test_public_base_url_replaces_the_origin():
     caller = Caller("http://internal:80", "k")
     assert caller.status_query_url("batch_1", None, "https://api.example.com/aoai/") == (
         "https://api.example.com/aoai/api/status/batch_1?code=k"
+    )
+
+
+def test_behind_a_gateway_a_header_key_is_not_copied_into_the_url():
+    # API Management typically adds the backend's function key as a header: it must not go
+    # back to the gateway's clients.
+    injected = Caller("http://internal:80", "backend-key", key_in_header=True)
+    assert injected.status_query_url("batch_1", "d", "https://api.example.com") == (
+        "https://api.example.com/api/status/batch_1?deployment=d"
+    )
+    assert injected.status_query_url("batch_1", "d", None) == (
+        "http://internal:80/api/status/batch_1?deployment=d&code=backend-key"
     )
