@@ -169,9 +169,12 @@ class Round:
     failures: list[str]
 
 
-def send_runs(url: str, runs: int, clients: int) -> tuple[list[Answer], float]:
-    """`runs` chat runs from `clients` threads, each with a Session of its own; the callers'
-    first runs go together. The answers, and the wall time of the whole round."""
+def send_runs(
+    url: str, runs: int, clients: int, key: str = FUNCTION_KEY
+) -> tuple[list[Answer], float]:
+    """`runs` chat runs from `clients` threads, each with a Session of its own sending the
+    function key `key`; the callers' first runs go together. The answers, and the wall time of
+    the whole round."""
     sessions: dict[int, requests.Session] = {}
     sessions_lock = threading.Lock()
     start = threading.Barrier(min(clients, runs))
@@ -182,7 +185,7 @@ def send_runs(url: str, runs: int, clients: int) -> tuple[list[Answer], float]:
             first = own is None
             if own is None:
                 own = sessions[threading.get_ident()] = requests.Session()
-                own.headers["x-functions-key"] = FUNCTION_KEY
+                own.headers["x-functions-key"] = key
         if first:
             start.wait(timeout=TIMEOUT_S)
         return own

@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from bench.load import send_runs
 from local.simulator import Deployment
 from tests.integration.conftest import FUNCTION_KEY, TIMEOUT
 
@@ -35,15 +35,6 @@ POOL_FULL = "Connection pool is full, discarding connection"
 NEW_CONNECTION = "Starting new HTTP connection"
 
 
-@pytest.fixture
-def client_sessions() -> Iterator[dict[int, requests.Session]]:
-    """One requests.Session per client thread, all closed at the end (no ResourceWarning)."""
-    sessions: dict[int, requests.Session] = {}
-    yield sessions
-    for session in sessions.values():
-        session.close()
-
-
 def connections_opened(records: list[logging.LogRecord]) -> Counter[int]:
     """Connections urllib3 opened in this process (any pool: the app's, azure-core's for the
     token and the registry, the test's callers), by port."""
@@ -54,41 +45,18 @@ def connections_opened(records: list[logging.LogRecord]) -> Counter[int]:
     )
 
 
-def test_200_chat_runs_from_32_concurrent_clients(
-    host, sim, azurite, client_sessions: dict[int, requests.Session], caplog
-):
+def test_200_chat_runs_from_32_concurrent_clients(host, sim, azurite, caplog):
     sim.latency_s = LATENCY_S  # the `sim` fixture puts it back after the test
     # DEBUG on urllib3: "Starting new HTTP connection (n): host:port" for each connection
     # opened, and the WARNING "Connection pool is full" when a pool has to drop one.
     caplog.set_level(logging.DEBUG, logger="urllib3")
-    url = f"{host.url}/api/chat/{DEPLOYMENT}"
-    sessions_lock = threading.Lock()
-    # The callers send their first runs together, as Polysync's workers do after a lull.
-    start = threading.Barrier(CLIENTS)
+    # 32 callers, each with a session of its own, whose first runs go together (a barrier of
+    # 32 threads, as Polysync's workers after a lull); the same code as `make bench-load`.
+    answers, _ = send_runs(f"{host.url}/api/chat/{DEPLOYMENT}", RUNS, CLIENTS, FUNCTION_KEY)
 
-    def session() -> requests.Session:
-        with sessions_lock:
-            own = client_sessions.get(threading.get_ident())
-            first = own is None
-            if own is None:
-                own = client_sessions[threading.get_ident()] = requests.Session()
-                own.headers["x-functions-key"] = FUNCTION_KEY
-        if first:
-            start.wait(timeout=TIMEOUT)
-        return own
-
-    def run(index: int) -> tuple[int, dict[str, object]]:
-        response = session().post(url, json={"user_prompt": f"Load run {index}"}, timeout=TIMEOUT)
-        return response.status_code, response.json()
-
-    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-        answers = list(pool.map(run, range(RUNS)))
-
-    failed = [(status, body) for status, body in answers if status != 200]
+    failed = [(a.status, a.body) for a in answers if not a.ok]
     assert failed == [], f"{len(failed)} of {RUNS} runs failed, e.g. {failed[:3]}"
-    assert all(body["status"] == "Success" for _, body in answers)
-    assert {body["run_id"] for _, body in answers} == {f"{DEPLOYMENT}#sync#Success"}
-    assert len(client_sessions) == CLIENTS  # the load really came from 32 callers
+    assert len(answers) == RUNS
 
     assert len(sim.token_requests()) == 1
     calls = sim.requests()
