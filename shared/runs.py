@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Self, TypeVar
 
@@ -91,7 +91,16 @@ class RunLog:
         except AppError as error:
             if error.run_id is None:
                 error.run_id = self.failed_run_id()
-            log_failure(self.kind, self.deployment, error, self.started)
+            answered = error.answered() if isinstance(error, UpstreamError) else {}
+            log_failed(
+                self.kind,
+                error.run_id,
+                self.deployment,
+                error.code,
+                answered.get("upstream_status"),
+                answered.get("request_id"),
+                self.started,
+            )
             raise
 
     def failed_run_id(self) -> str | None:
@@ -114,10 +123,10 @@ class Runner:
     aoai: AzureOpenAI
     registry: JobRegistry
 
-    def chat(self, deployment: str, body: bytes) -> Outcome:
+    def chat(self, run: RunLog, body: bytes) -> Outcome:
         """Run an Azure OpenAI Chat Completion job (design §4) for a validated External Id."""
         deadline = Deadline(self.settings.run_deadline_s)
-        with RunLog("chat", deployment).failures() as run:
+        with run.failures():
             params, attributes, deployment = self._inputs(
                 run, body, ChatRunRequest, ChatAttributes, c.JOB_TYPE_CHAT
             )
@@ -148,10 +157,10 @@ class Runner:
             },
         )
 
-    def embedding(self, deployment: str, body: bytes) -> Outcome:
+    def embedding(self, run: RunLog, body: bytes) -> Outcome:
         """Run an Azure OpenAI Embedding job (design §5) for a validated External Id."""
         deadline = Deadline(self.settings.run_deadline_s)
-        with RunLog("embedding", deployment).failures() as run:
+        with run.failures():
             params, _, deployment = self._inputs(
                 run, body, EmbeddingRunRequest, RunAttributes, c.JOB_TYPE_EMBEDDING
             )
@@ -177,12 +186,12 @@ class Runner:
             },
         )
 
-    def batch(self, deployment: str, body: bytes, caller: Caller) -> Outcome:
+    def batch(self, run: RunLog, body: bytes, caller: Caller) -> Outcome:
         """Submit an Azure OpenAI Batch Job (design §6) for a validated deployment name (the
         `::batch` suffix already stripped); answers 202 Running with a statusQueryUrl."""
         deadline = Deadline(self.settings.run_deadline_s)
-        with RunLog("batch", deployment, sync=False).failures() as run:
-            params, attributes, deployment = self._inputs(
+        with run.failures():
+            params, attributes, _ = self._inputs(
                 run, body, BatchRunRequest, BatchAttributes, c.JOB_TYPE_BATCH, batch_suffix=True
             )
             batch, response = self.aoai.create_batch(
@@ -197,12 +206,11 @@ class Runner:
                 )
         return self._batch_outcome(run, batch, response, caller)
 
-    def batch_status(self, batch_id: str, caller: Caller, deployment: str | None) -> Outcome:
+    def batch_status(self, run: RunLog, caller: Caller) -> Outcome:
         """Poll a batch (design §6): Running, Success or Failed as Azure's status says."""
         deadline = Deadline(self.settings.run_deadline_s)
-        run = RunLog("batch status", deployment, run_id=batch_id, sync=False)
         with run.failures():
-            batch, response = self.aoai.get_batch(batch_id, deadline)
+            batch, response = self.aoai.get_batch(str(run.run_id), deadline)
         return self._batch_outcome(run, batch, response, caller)
 
     def _inputs(
@@ -255,16 +263,16 @@ class Runner:
         if outcome.status < 400:
             log_success(run, response, batch_status=batch.state)
             return outcome
-        logger.warning(
-            "batch run failed: run_id=%s deployment=%s code=%s batch_status=%s "
-            "upstream_status=%d request_id=%s duration_ms=%.0f",
+        code = outcome.body["error"]["code"]
+        log_failed(
+            "batch",
             batch.id,
             run.deployment,
-            outcome.body["error"]["code"],
-            batch.state,
+            code,
             response.status,
             response.request_id,
-            _ms_since(run.started),
+            run.started,
+            batch_status=batch.state,
         )
         return outcome
 
@@ -319,29 +327,29 @@ BATCH_FAILURE_CODES = {
 }
 
 
-def ready_runner(log: RunLog, runner: Callable[[], Runner]) -> Runner:
+def ready_runner(run: RunLog, runner: Callable[[], Runner]) -> Runner:
     """The process's Runner; a missing setting fails (and is logged as) this run."""
-    with log.failures():
+    with run.failures():
         return runner()
 
 
 def chat(external_id: str, body: bytes, runner: Callable[[], Runner]) -> Outcome:
     """`POST /api/chat/{deployment}`: the name is validated before anything else happens."""
-    deployment = validate_deployment_name(external_id)
-    return ready_runner(RunLog("chat", deployment), runner).chat(deployment, body)
+    run = RunLog("chat", validate_deployment_name(external_id))
+    return ready_runner(run, runner).chat(run, body)
 
 
 def embedding(external_id: str, body: bytes, runner: Callable[[], Runner]) -> Outcome:
     """`POST /api/embeddings/{deployment}`."""
-    deployment = validate_deployment_name(external_id)
-    return ready_runner(RunLog("embedding", deployment), runner).embedding(deployment, body)
+    run = RunLog("embedding", validate_deployment_name(external_id))
+    return ready_runner(run, runner).embedding(run, body)
 
 
 def batch(external_id: str, body: bytes, caller: Caller, runner: Callable[[], Runner]) -> Outcome:
     """`POST /api/batches/{deployment}`: `{deployment}` may carry the `::batch` suffix."""
     deployment = validate_deployment_name(external_id, allow_batch_suffix=True)
-    log = RunLog("batch", deployment, sync=False)
-    return ready_runner(log, runner).batch(deployment, body, caller)
+    run = RunLog("batch", deployment, sync=False)
+    return ready_runner(run, runner).batch(run, body, caller)
 
 
 def check_size(body: bytes, limit: int) -> None:
@@ -430,8 +438,8 @@ def run_status(
     run = parse_run_id(run_id)
     if isinstance(run, BatchRun):
         named = None if deployment is None else validate_deployment_name(deployment)
-        log = RunLog("batch status", named, run_id=run.batch_id, sync=False)
-        return ready_runner(log, runner).batch_status(run.batch_id, caller, named)
+        poll = RunLog("batch status", named, run_id=run.batch_id, sync=False)
+        return ready_runner(poll, runner).batch_status(poll, caller)
     body: dict[str, Any] = {
         "run_id": run.run_id,
         "status": run.outcome,
@@ -478,17 +486,29 @@ def health_report(
     return Outcome(200, body)
 
 
-def log_failure(kind: str, deployment: str | None, error: AppError, started: float) -> None:
-    upstream = error if isinstance(error, UpstreamError) else None
+def log_failed(
+    kind: str,
+    run_id: str | None,
+    deployment: str | None,
+    code: str,
+    upstream_status: int | None,
+    request_id: str | None,
+    started: float,
+    **facts: object,
+) -> None:
+    """The one warning line every failed run gets: its ids, the code, Azure's status and
+    request id, and facts that are never content (a batch status)."""
+    extra = "".join(f" {name}={value}" for name, value in facts.items())
     logger.warning(
-        "%s run failed: run_id=%s deployment=%s code=%s upstream_status=%s request_id=%s "
+        "%s run failed: run_id=%s deployment=%s code=%s%s upstream_status=%s request_id=%s "
         "duration_ms=%.0f",
         kind,
-        error.run_id,
+        run_id,
         deployment,
-        error.code,
-        upstream.upstream_status if upstream else None,
-        upstream.request_id if upstream else None,
+        code,
+        extra,
+        upstream_status,
+        request_id,
         _ms_since(started),
     )
 
@@ -542,11 +562,7 @@ class Discoverer:
             "started_at": started_at.isoformat(),
             "deployments": 0,
             "definitions": {job_type: 0 for job_type in discovery.PARAMETERS},
-            "created": 0,
-            "updated": 0,
-            "unchanged": 0,
-            "retired": 0,
-            "unretired": 0,
+            **asdict(SyncCounts()),
             "warnings": [],
             "error": None,
         }
@@ -567,15 +583,7 @@ class Discoverer:
                 for job in jobs:
                     outcome["definitions"][job.job_type] += 1
                 outcome["warnings"].extend(warnings)
-                outcome.update(
-                    {
-                        "created": counts.created,
-                        "updated": counts.updated,
-                        "unchanged": counts.unchanged,
-                        "retired": counts.retired,
-                        "unretired": counts.unretired,
-                    }
-                )
+                outcome.update(asdict(counts))
         except AppError as error:
             status = http_status(error)
             if error.retry_after_s:
