@@ -7,7 +7,14 @@ from typing import Any
 from urllib.parse import quote
 
 from shared.errors import BatchNotFound, DeploymentNotFound, UpstreamError, UpstreamNotFound
-from shared.http import AzureCaller, Deadline, UpstreamResponse, error_for_status, parse_answer
+from shared.http import (
+    Answer,
+    AzureCaller,
+    Deadline,
+    UpstreamResponse,
+    error_for_status,
+    parse_answer,
+)
 from shared.models import Batch, ChatCompletion, Embedding
 
 NotFound = Callable[[UpstreamResponse, str | None, str | None], UpstreamError]
@@ -41,38 +48,37 @@ class AzureOpenAI:
         self, deployment: str, body: dict[str, Any], deadline: Deadline
     ) -> tuple[ChatCompletion, UpstreamResponse]:
         url = self.deployment_url(deployment, "chat/completions")
-        response = self._call("POST", url, deadline, body, _deployment_not_found)
-        return parse_answer(ChatCompletion, response), response
+        return self._call(ChatCompletion, "POST", url, deadline, body, _deployment_not_found)
 
     def create_embedding(
         self, deployment: str, body: dict[str, Any], deadline: Deadline
     ) -> tuple[Embedding, UpstreamResponse]:
         url = self.deployment_url(deployment, "embeddings")
-        response = self._call("POST", url, deadline, body, _deployment_not_found)
-        return parse_answer(Embedding, response), response
+        return self._call(Embedding, "POST", url, deadline, body, _deployment_not_found)
 
     def create_batch(
         self, body: dict[str, Any], deadline: Deadline
     ) -> tuple[Batch, UpstreamResponse]:
-        response = self._call("POST", self.batches_url(), deadline, body, _no_batch_api)
-        return parse_answer(Batch, response), response
+        return self._call(Batch, "POST", self.batches_url(), deadline, body, _no_batch_api)
 
     def get_batch(self, batch_id: str, deadline: Deadline) -> tuple[Batch, UpstreamResponse]:
-        response = self._call("GET", self.batches_url(batch_id), deadline, None, _batch_not_found)
-        return parse_answer(Batch, response), response
+        url = self.batches_url(batch_id)
+        return self._call(Batch, "GET", url, deadline, None, _batch_not_found)
 
     def _call(
         self,
+        model: type[Answer],
         method: str,
         url: str,
         deadline: Deadline,
         body: dict[str, Any] | None,
         not_found: NotFound,
-    ) -> UpstreamResponse:
+    ) -> tuple[Answer, UpstreamResponse]:
+        """One call: Azure's answer read as `model`, or our error for its status."""
         response = self._caller.call(method, url, deadline, body)
         if not 200 <= response.status < 300:
             raise error_for_status(response, auth_hint=AUTH_HINT, not_found=not_found)
-        return response
+        return parse_answer(model, response), response
 
 
 def _not_found(
@@ -87,13 +93,7 @@ def _not_found(
 
     def build(response: UpstreamResponse, code: str | None, said: str | None) -> UpstreamError:
         quoted = f" Azure said: {said}" if said and quote_code and code == quote_code else ""
-        return error(
-            message + quoted,
-            upstream_status=response.status,
-            request_id=response.request_id,
-            upstream_code=code,
-            hint=hint,
-        )
+        return error(message + quoted, hint=hint, **response.error_fields(code))
 
     return build
 

@@ -95,8 +95,6 @@ def _auth_hint(code: str | None) -> str | None:
 def _not_found(response: UpstreamResponse, code: str | None, message: str | None) -> UpstreamError:
     return UpstreamNotFound(
         message or "ARM found no such Azure OpenAI resource.",
-        upstream_status=response.status,
-        request_id=response.request_id,
-        upstream_code=code,
         hint=NOT_FOUND_HINT,
+        **response.error_fields(code),
     )

@@ -151,14 +151,20 @@ class UpstreamResponse:
     def request_id(self) -> str | None:
         return self.headers.get("apim-request-id") or self.headers.get("x-ms-request-id")
 
+    def error_fields(self, code: str | None = None) -> dict[str, Any]:
+        """What every error built from this answer carries: its status, request id, code."""
+        return {
+            "upstream_status": self.status,
+            "request_id": self.request_id,
+            "upstream_code": code,
+        }
+
     def json(self) -> Any:
         try:
             return json.loads(self.body)
         except ValueError as exc:
             raise UpstreamBadResponse(
-                "Azure answered with a body that is not JSON.",
-                upstream_status=self.status,
-                request_id=self.request_id,
+                "Azure answered with a body that is not JSON.", **self.error_fields()
             ) from exc
 
 
@@ -278,7 +284,7 @@ def _exhausted_error(
     response: UpstreamResponse, wait_s: float | None, *, deadline_hit: bool = False
 ) -> UpstreamError:
     code, _, _ = parse_error_body(response.body)
-    kwargs = _upstream_fields(response, code)
+    kwargs = response.error_fields(code)
     error: UpstreamError
     if response.status == 429 or deadline_hit:
         error = RateLimited(
@@ -298,15 +304,6 @@ def _exhausted_error(
     elif isinstance(error, RateLimited):
         error.retry_after_s = max(1, math.ceil(c.BACKOFF_MAX_S))
     return error
-
-
-def _upstream_fields(response: UpstreamResponse, code: str | None) -> dict[str, Any]:
-    """What every error built from an Azure answer carries."""
-    return {
-        "upstream_status": response.status,
-        "request_id": response.request_id,
-        "upstream_code": code,
-    }
 
 
 def _transport_error(exc: requests.RequestException, method: str, target: str) -> AppError:
@@ -339,8 +336,7 @@ def parse_answer(model: type[Answer], response: UpstreamResponse) -> Answer:
         missing = sorted({".".join(map(str, e["loc"])) or "body" for e in exc.errors()})
         raise UpstreamBadResponse(
             "Azure's answer lacks the fields the app reads: " + ", ".join(missing),
-            upstream_status=response.status,
-            request_id=response.request_id,
+            **response.error_fields(),
         ) from None
 
 
@@ -387,7 +383,7 @@ def error_for_status(
 ) -> UpstreamError:
     """Our error for a final non-2xx answer that is not retryable."""
     code, message, inner = parse_error_body(response.body)
-    kwargs = _upstream_fields(response, code)
+    kwargs = response.error_fields(code)
     if response.status in (401, 403):
         answered = f"HTTP {response.status}" + (f", {code}" if code else "")
         return UpstreamAuthFailed(

@@ -201,8 +201,7 @@ class Runner:
             if not is_batch_id(batch.id):
                 raise UpstreamBadResponse(
                     "Azure created a batch whose id this app cannot poll; find it in the portal.",
-                    upstream_status=response.status,
-                    request_id=response.request_id,
+                    **response.error_fields(),
                 )
         return self._batch_outcome(run, batch, response, caller)
 
