@@ -3,6 +3,7 @@ local stack get storage (in memory, or kept in a folder)."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
 import subprocess
@@ -42,9 +43,12 @@ class Azurite:
     """`start()` and `stop()` may be called again: the port stays, so a test can take storage
     away and bring it back."""
 
-    def __init__(self, port: int | None = None, location: Path | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, location: Path | None = None, *, show_errors: bool = False
+    ) -> None:
         self.port = port or free_port()
         self.location = location
+        self.show_errors = show_errors  # its error output on our stderr (the local stack)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -53,8 +57,14 @@ class Azurite:
 
     def start(self) -> Azurite:
         if not BINARY.exists():
-            raise AzuriteError("Azurite is not installed: run `make test` or `npm ci`.")
+            raise AzuriteError(
+                f"Azurite is not installed ({BINARY.relative_to(ROOT)} is missing): "
+                "run `make run` or `make test` (they run `npm ci`), or `npm ci`."
+            )
+        if shutil.which("node") is None:
+            raise AzuriteError("Node.js is needed for Azurite: install node (v20 or later).")
         storage = ["--location", str(self.location)] if self.location else ["--inMemoryPersistence"]
+        # A session of its own: a Ctrl-C meant for us does not reach it before we stop it.
         self.process = subprocess.Popen(
             [
                 str(BINARY),
@@ -67,8 +77,10 @@ class Azurite:
                 "--disableTelemetry",
                 "--silent",
             ],
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=None if self.show_errors else subprocess.DEVNULL,
+            start_new_session=True,
         )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -77,10 +89,14 @@ class Azurite:
                 return self
             except OSError:
                 if self.process.poll() is not None:
-                    break
+                    code = self.process.returncode
+                    self.process = None
+                    raise AzuriteError(f"Azurite exited with code {code}.") from None
                 time.sleep(POLL_S)
         self.stop()
-        raise AzuriteError(f"Azurite did not start on port {self.port}.")
+        raise AzuriteError(
+            f"Azurite did not listen on {HOST}:{self.port} within {START_TIMEOUT_S:.0f} s."
+        )
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -13,10 +13,8 @@ import contextlib
 import logging
 import os
 import secrets
-import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -32,7 +30,7 @@ from azure.data.tables import TableServiceClient
 from local import azurite
 from local import host as local_host
 from local import simulator as local_simulator
-from local.azurite import connection_string
+from local.azurite import Azurite, AzuriteError, connection_string
 from local.host import DEFAULT_ROUTE_PREFIX, LocalHost, load_app
 from local.simulator import DEFAULT_DEPLOYMENTS, Deployment, Simulator, load_deployments
 from shared.constants import (
@@ -48,19 +46,12 @@ MAX_PORT = 65535
 DEFAULT_APP_PORT = local_host.DEFAULT_PORT  # 7071, like `func start`
 DEFAULT_SIM_PORT = local_simulator.DEFAULT_CLI_PORT  # 7072
 DEPLOYMENTS_FILE_ENV = local_simulator.DEPLOYMENTS_FILE_ENV  # SIM_DEPLOYMENTS_FILE
-AZURITE_BINARY = ROOT / "node_modules" / ".bin" / "azurite-table"
 AZURITE_LOCATION = ROOT / ".azurite"
 DEFAULT_AZURITE_PORT = 10002
 DEFAULT_BATCH_STEP_S = local_simulator.DEFAULT_BATCH_STEP_S  # a batch completes in about 6 s
 DISCOVERY_TIMEOUT_S = 60.0
-AZURITE_START_TIMEOUT_S = 30.0
-AZURITE_POLL_S = 0.1
-AZURITE_STOP_TIMEOUT_S = 10.0
 AZURITE_ACCOUNT = azurite.ACCOUNT
 
-LOCAL_ACCOUNT = "local-aoai"
-LOCAL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-LOCAL_RESOURCE_GROUP = "rg-local"
 DISCOVERY_SCHEDULE = "0 0 * * * *"
 JOB_TABLE = DEFAULT_JOB_DEFINITIONS_TABLE
 # Settings a user may set in the environment to try other modes (api_key, tighter limits); the
@@ -198,67 +189,6 @@ def _check_port_free(port: int, flag: str) -> None:
             ) from None
 
 
-def _azurite_command(port: int) -> list[str]:
-    return [
-        str(AZURITE_BINARY),
-        "--tableHost",
-        HOST,
-        "--tablePort",
-        str(port),
-        "--location",
-        str(AZURITE_LOCATION),
-        "--skipApiVersionCheck",
-        "--disableTelemetry",
-        "--silent",
-    ]
-
-
-def _start_azurite(port: int) -> subprocess.Popen[bytes]:
-    if not AZURITE_BINARY.exists():
-        raise StartupError(
-            f"Azurite is not installed ({AZURITE_BINARY.relative_to(ROOT)} is missing): "
-            "run `make run` (it runs `npm ci`) or `npm ci`"
-        )
-    if shutil.which("node") is None:
-        raise StartupError("Node.js is needed for Azurite: install node (v18 or later)")
-    # A session of its own: Ctrl-C reaches only us, and we stop Azurite after the app.
-    return subprocess.Popen(
-        _azurite_command(port),
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,  # its start-up chatter; errors still go to stderr
-        start_new_session=True,
-    )
-
-
-def _wait_for_port(process: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + AZURITE_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise StartupError(f"Azurite exited with code {process.returncode} (see above)")
-        try:
-            socket.create_connection((HOST, port), timeout=AZURITE_POLL_S * 5).close()
-            return
-        except OSError:
-            time.sleep(AZURITE_POLL_S)
-    raise StartupError(
-        f"Azurite did not listen on {HOST}:{port} within {AZURITE_START_TIMEOUT_S:.0f} s"
-    )
-
-
-def _stop_azurite(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGINT)  # Azurite's graceful stop: it saves .azurite/ first
-    try:
-        process.wait(timeout=AZURITE_STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        logger.warning("Azurite did not stop within %.0f s: killing it", AZURITE_STOP_TIMEOUT_S)
-        process.kill()
-        process.wait()
-    logger.info("Azurite stopped")
-
-
 def _create_job_table(connection_string: str) -> None:
     try:
         service = TableServiceClient.from_connection_string(connection_string)
@@ -272,13 +202,13 @@ def _create_job_table(connection_string: str) -> None:
 
 def _app_settings(sim: Simulator, identity_header: str, azurite_port: int) -> dict[str, str]:
     return {
-        "AZURE_OPENAI_ACCOUNT": LOCAL_ACCOUNT,
+        "AZURE_OPENAI_ACCOUNT": sim.account,  # the simulated resource discovery lists
         "AZURE_OPENAI_ENDPOINT": sim.url,
         "IDENTITY_ENDPOINT": sim.identity_endpoint,
         "IDENTITY_HEADER": identity_header,
         "AzureWebJobsStorage": connection_string(azurite_port),
-        "AZURE_SUBSCRIPTION_ID": LOCAL_SUBSCRIPTION,
-        "AZURE_RESOURCE_GROUP": LOCAL_RESOURCE_GROUP,
+        "AZURE_SUBSCRIPTION_ID": sim.subscription_id,
+        "AZURE_RESOURCE_GROUP": sim.resource_group,
         "AZURE_RESOURCE_MANAGER_ENDPOINT": sim.url,
         "DISCOVERY_SCHEDULE": DISCOVERY_SCHEDULE,
         "JOB_DEFINITIONS_TABLE": JOB_TABLE,
@@ -328,10 +258,18 @@ def _stop_on_signals() -> Iterator[None]:
 
 
 def _start_storage(port: int, stack: contextlib.ExitStack) -> None:
-    azurite = _start_azurite(port)
-    stack.callback(_stop_azurite, azurite)
-    _wait_for_port(azurite, port)
+    storage = Azurite(port, AZURITE_LOCATION, show_errors=True)
+    try:
+        storage.start()
+    except AzuriteError as error:
+        raise StartupError(f"{error} (see above)") from None
+    stack.callback(_stop_storage, storage)
     logger.info("Azurite table service on %s:%d (data in %s)", HOST, port, AZURITE_LOCATION)
+
+
+def _stop_storage(storage: Azurite) -> None:
+    storage.stop()  # SIGINT, Azurite's graceful stop: it saves .azurite/ first
+    logger.info("Azurite stopped")
 
 
 def _start_simulator(
@@ -460,7 +398,8 @@ def _attribute_example(stack: Stack, deployment: str) -> list[str]:
         f'conn = "{connection_string(stack.azurite_port)}"',
         f'table = TableClient.from_connection_string(conn, "{JOB_TABLE}")',
         f"attributes = {{{attributes}}}",
-        f'table.upsert_entity({{"PartitionKey": "{LOCAL_ACCOUNT}", "RowKey": "{deployment}",',
+        f'table.upsert_entity({{"PartitionKey": "{stack.simulator.account}",',
+        f'                      "RowKey": "{deployment}",',
         '                      "Attributes": json.dumps(attributes)})',
         "EOF",
     ]

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,8 +38,6 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[Azurite]:
-    if shutil.which("node") is None:
-        pytest.exit("Node.js is needed for Azurite", returncode=2)
     server = Azurite()
     try:
         server.start()
