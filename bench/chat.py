@@ -32,32 +32,32 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
+from unittest.mock import patch
 
 import azure.functions as func
 import openai
 import requests
-from azure.data.tables import TableServiceClient
 
 import function_app
 from bench._stack import (
-    ACCOUNT,
+    DEPLOYMENT,
+    MAX_TOKENS,
     ROOT,
     app_settings,
     azurite,
-    environ,
+    bench_simulator,
+    finish,
+    seed_chat_definition,
+    versions,
     without_app_settings,
 )
 from local.simulator import Simulator
 from shared import constants as c
-from shared import wiring
 
-DEPLOYMENT = "gpt-4o"
-API_VERSION = "2024-10-21"
+API_VERSION = c.DEFAULT_API_VERSION
 PROMPT = "What is the capital of France? Answer in one short sentence."
-MAX_TOKENS = 64  # from the seeded job definition; variants 1 and 2 send it themselves
 UPSTREAM_BODY: dict[str, Any] = {
     "messages": [{"role": "user", "content": PROMPT}],
     "max_tokens": MAX_TOKENS,
@@ -128,19 +128,6 @@ def fail(variant: str, problem: str) -> None:
 
 
 # --- the environment: settings and the registry (Azurite: bench._stack) -------------------
-
-
-def seed_registry(connection_string: str) -> None:
-    """One chat job definition for the deployment, so the registry read is a real one."""
-    with TableServiceClient.from_connection_string(connection_string) as service:
-        table = service.create_table_if_not_exists(c.DEFAULT_JOB_DEFINITIONS_TABLE)
-        table.upsert_entity(
-            {
-                "PartitionKey": ACCOUNT,
-                "RowKey": DEPLOYMENT,
-                "Attributes": json.dumps({c.ATTR_MAX_TOKENS: str(MAX_TOKENS)}),
-            }
-        )
 
 
 # --- the variants ----------------------------------------------------------------------------
@@ -219,17 +206,12 @@ def check_run(variant: str) -> Callable[[func.HttpResponse], None]:
     return check
 
 
-def forget_registry_cache() -> func.HttpRequest:
-    """Empties the registry's in-process cache so the next run reads Azurite (registry miss)."""
-    wiring.services().runner.registry._cache.clear()
-    return host_request()
-
-
 @dataclass(frozen=True)
 class OurRuns:
     hit: list[float]
     miss: list[float] | None
     first_run_ms: float
+    token_requests: int  # during the first run and the cache hits
 
 
 def our_runs(
@@ -244,15 +226,17 @@ def our_runs(
     first_run_ms = (time.perf_counter_ns() - started) / 1e6
     check(first)
     hit = measure(function, check, host_request, n=n, warmup=warmup)
-    miss = (
-        measure(function, check, forget_registry_cache, n=misses, warmup=min(warmup, 5))
-        if misses
-        else None
-    )
+    token_requests = len(sim.token_requests())
+    miss = None
+    if misses:
+        # A registry miss on every run: the app's own setting, no reach into its cache. The
+        # warm-up's first call rebuilds the services for the changed setting.
+        with patch.dict(os.environ, {"REGISTRY_CACHE_TTL_S": "0"}):
+            miss = measure(function, check, host_request, n=misses, warmup=min(warmup, 5))
     sent = sim.requests()[-1]
     if sent.json() != UPSTREAM_BODY:  # max_tokens comes from the registry: the read was real
         fail(variant, f"it sent {sent.json()!r}, not {UPSTREAM_BODY!r}")
-    return OurRuns(hit, miss, first_run_ms)
+    return OurRuns(hit, miss, first_run_ms, token_requests)
 
 
 def expect_auth(sim: Simulator, variant: str, header: str) -> None:
@@ -327,11 +311,6 @@ def cold_start(env: Mapping[str, str], runs: int) -> ColdStart:
 # --- the report ------------------------------------------------------------------------------
 
 
-def versions() -> dict[str, str]:
-    names = ("openai", "requests", "azure-functions", "azure-identity", "azure-data-tables")
-    return {name: metadata.version(name) for name in (*names, "pydantic")}
-
-
 def render(report: dict[str, Any], rows: list[Stats], cold: ColdStart) -> str:
     width = max(len(row.label) for row in rows) + 2
     lines = [
@@ -349,8 +328,9 @@ def render(report: dict[str, Any], rows: list[Stats], cold: ColdStart) -> str:
     first = report["first_run_ms"]
     lines += [
         "",
-        "Registry cache (60 s TTL): the timed runs of 3 and 4 read the cache; 'registry miss'",
-        "empties it before each run, so each of those runs reads Azurite.",
+        f"Registry cache ({c.REGISTRY_CACHE_TTL_S:.0f} s TTL): the timed runs of 3 and 4 read "
+        "the cache;",
+        "'registry miss' runs with REGISTRY_CACHE_TTL_S=0, so each of those runs reads Azurite.",
         f"First run after (re)configuration: aad {first['aad']:.1f} ms, api_key "
         f"{first['api_key']:.1f} ms (settings, clients, token, registry read, connections).",
         f"Managed-identity token requests during the aad runs: {report['token_requests']}.",
@@ -399,8 +379,13 @@ def main(argv: list[str] | None = None) -> int:
     n, warmup = args.n, args.warmup
     function: ChatFunction = function_app.chat_run.build().get_user_function()
 
-    with environ(clean), Simulator() as sim, azurite() as storage:
-        seed_registry(storage)
+    with (
+        patch.dict(os.environ, clean, clear=True),
+        bench_simulator() as sim,
+        azurite() as azurite_server,
+    ):
+        storage = azurite_server.connection_string
+        seed_chat_definition(storage)
         samples = {
             "requests": bare_requests(sim, n=n, warmup=warmup),
             SDK: openai_sdk(sim, n=n, warmup=warmup),
@@ -408,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(app_settings(sim, storage, api_key=False))
         aad = our_runs(function, "chat_run (aad)", sim, n=n, warmup=warmup, misses=args.misses)
         expect_auth(sim, "chat_run (aad)", "authorization")
-        token_requests = len(sim.token_requests())
+        token_requests = aad.token_requests
         os.environ.update(app_settings(sim, storage, api_key=True))
         key = our_runs(function, "chat_run (api_key)", sim, n=n, warmup=warmup, misses=0)
         expect_auth(sim, "chat_run (api_key)", "api-key")
@@ -430,7 +415,14 @@ def main(argv: list[str] | None = None) -> int:
         "n": n,
         "warmup": warmup,
         "python": platform.python_version(),
-        "versions": versions(),
+        "versions": versions(
+            "openai",
+            "requests",
+            "azure-functions",
+            "azure-identity",
+            "azure-data-tables",
+            "pydantic",
+        ),
         "variants": [asdict(row) for row in rows],
         "first_run_ms": {"aad": aad.first_run_ms, "api_key": key.first_run_ms},
         "token_requests": token_requests,
@@ -440,10 +432,7 @@ def main(argv: list[str] | None = None) -> int:
             "function_app_self_import_by_package": cold.top_imports_ms,
         },
     }
-    if args.json is not None:
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(render(report, rows, cold))
-    return 0
+    return finish(report, render(report, rows, cold), args.json, passed=True)
 
 
 if __name__ == "__main__":

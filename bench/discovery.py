@@ -32,11 +32,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 from urllib.parse import unquote, urlsplit
 
 import azure.functions as func
@@ -45,18 +45,19 @@ from azure.data.tables import TableClient
 import function_app
 from bench._stack import (
     ACCOUNT,
-    RESOURCE_GROUP,
-    SUBSCRIPTION,
     app_settings,
-    azurite_port,
-    connection_string,
-    environ,
+    azurite,
+    bench_simulator,
+    check_lines,
+    finish,
+    versions,
     without_app_settings,
 )
+from local.azurite import connection_string
 from local.simulator import Deployment, Simulator
 from shared import constants as c
 from shared import wiring
-from shared.registry import OUTCOME_PARTITION, TRANSACTION_MAX_OPERATIONS
+from shared.registry import OUTCOME_PARTITION, TRANSACTION_MAX_OPERATIONS, SyncCounts
 
 RUN_URL = "http://localhost:7071/api/discovery"
 
@@ -114,8 +115,8 @@ UPSTREAM_TIMEOUT_S = 30.0
 # --- the counting proxy in front of Azurite --------------------------------------------------
 
 
-def classify(method: str, raw_path: str) -> tuple[str, str | None]:
-    """The kind of a Table storage request and, for an entity request, its PartitionKey."""
+def classify(method: str, raw_path: str) -> str:
+    """The kind of a Table storage request."""
     path = unquote(urlsplit(raw_path).path).rstrip("/")
     segments = path.split("/")  # ["", account, resource]
     resource = segments[2] if len(segments) == 3 else ""
@@ -123,16 +124,16 @@ def classify(method: str, raw_path: str) -> tuple[str, str | None]:
     partition = keys.group("pk").replace("''", "'") if keys else None
     write = method in {"PUT", "MERGE", "PATCH", "DELETE"}
     if method == "POST" and resource == "Tables":
-        return CREATE_TABLE, None
+        return CREATE_TABLE
     if method == "POST" and resource == "$batch":
-        return TRANSACTION, None
+        return TRANSACTION
     if method == "GET" and keys is None and resource.endswith("()"):
-        return QUERY, None
+        return QUERY
     if method == "GET" and keys is not None:
-        return ENTITY_READ, partition
+        return ENTITY_READ
     if (write and keys is not None) or (method == "POST" and "(" not in resource and resource):
-        return (OUTCOME_WRITE if partition == OUTCOME_PARTITION else ENTITY_WRITE), partition
-    return OTHER, partition
+        return OUTCOME_WRITE if partition == OUTCOME_PARTITION else ENTITY_WRITE
+    return OTHER
 
 
 @dataclass
@@ -190,7 +191,7 @@ class CountingProxy:
         return tally
 
     def record(self, method: str, path: str, body: bytes, status: int, elapsed_ms: float) -> None:
-        kind, _ = classify(method, path)
+        kind = classify(method, path)
         with self._lock:
             tally = self._tally
             tally.requests[kind] += 1
@@ -230,20 +231,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         super().finish()
 
     def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
+        # azure-data-tables always sends a Content-Length (never a chunked body).
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
     def _send_upstream(self, body: bytes) -> http.client.HTTPResponse:
-        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
         for attempt in (1, 2):
             reused = self._upstream is not None
             if self._upstream is None:
@@ -258,8 +249,6 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 for name, value in self.headers.items():
                     if name.lower() not in HOP_BY_HOP:
                         connection.putheader(name, value)
-                if chunked:  # forwarded with its length instead (not part of any signature)
-                    connection.putheader("Content-Length", str(len(body)))
                 connection.endheaders(body or None)
                 return connection.getresponse()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
@@ -281,17 +270,13 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         for name, value in response.getheaders():
             if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
                 self.send_header(name, value)
-        if self.command == "HEAD":
-            self.send_header("Content-Length", response.getheader("Content-Length") or "0")
-        else:
-            self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", str(len(data)))
         if response.will_close:
             self._upstream = None
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_MERGE = do_DELETE = do_HEAD = _forward
+    do_GET = do_POST = do_PUT = do_PATCH = do_MERGE = do_DELETE = _forward
 
 
 # --- the account's deployments ---------------------------------------------------------------
@@ -346,14 +331,14 @@ def host_request() -> func.HttpRequest:
 DiscoveryFunction = Callable[[func.HttpRequest], func.HttpResponse]
 
 
-@dataclass(frozen=True)
-class Expected:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    retired: int = 0
-    unretired: int = 0
+@dataclass
+class Expected(SyncCounts):
+    """The sync's counts, and the most transactions it may take."""
+
     max_transactions: int = 0
+
+
+COUNTS = tuple(f.name for f in fields(SyncCounts))
 
 
 @dataclass
@@ -372,8 +357,7 @@ class Scenario:
     def implied_writes(self) -> int:
         """Entity writes the outcome implies: every created, updated, retired or unretired
         definition."""
-        o = self.outcome
-        return int(o["created"] + o["updated"] + o["retired"] + o["unretired"])
+        return sum(int(self.outcome[name]) for name in COUNTS if name != "unchanged")
 
     @property
     def passed(self) -> bool:
@@ -421,7 +405,7 @@ def run_scenario(
     checks.append(
         (f"definitions = {expected_definitions()}", definitions == expected_definitions())
     )
-    for name in ("created", "updated", "unchanged", "retired", "unretired"):
+    for name in COUNTS:
         want = getattr(expected, name)
         checks.append((f"{name} = {want}", outcome[name] == want))
     checks.append(("no warnings", not outcome["warnings"]))
@@ -482,11 +466,6 @@ def verify_table(storage: str, table_name: str, wanted: list[Deployment]) -> lis
 # --- the report ------------------------------------------------------------------------------
 
 
-def versions() -> dict[str, str]:
-    names = ("azure-functions", "azure-identity", "azure-data-tables", "azure-core", "requests")
-    return {name: metadata.version(name) for name in names}
-
-
 def _count(kind: str) -> Callable[[Scenario], str]:
     return lambda s: str(s.storage.requests[kind])
 
@@ -516,11 +495,11 @@ TABLE_ROWS: tuple[tuple[str, Callable[[Scenario], str]], ...] = (
 )
 
 
-Checks = list[tuple[str, bool]]
-
-
 def render(
-    report: dict[str, Any], scenarios: list[Scenario], final: Checks, targets: Checks
+    report: dict[str, Any],
+    scenarios: list[Scenario],
+    final: list[tuple[str, bool]],
+    targets: list[tuple[str, bool]],
 ) -> str:
     lines = [
         f"Discovery: {report['deployments']} deployments ({CHAT_DEPLOYMENTS} chat, "
@@ -545,13 +524,13 @@ def render(
     lines.append("")
     for s in scenarios:
         lines.append(f"{s.key}: {s.label}")
-        lines += [f"  {'PASS' if ok else 'FAIL'}  {name}" for name, ok in s.checks]
+        lines += check_lines(s.checks)
         lines += [f"        unexpected: {problem}" for problem in s.storage.unexpected[:5]]
     lines.append("registry, read straight from Azurite after the last sync")
-    lines += [f"  {'PASS' if ok else 'FAIL'}  {name}" for name, ok in final]
+    lines += check_lines(final)
     lines.append("")
     lines.append("Targets")
-    lines += [f"  {'PASS' if ok else 'FAIL'}  {name}" for name, ok in targets]
+    lines += check_lines(targets)
     lines.append(
         "  (not definition writes, in every sync: the sync-outcome upsert, PartitionKey "
         f"{OUTCOME_PARTITION}, and the two create-table calls, 409 once the table exists)"
@@ -580,16 +559,10 @@ def main(argv: list[str] | None = None) -> int:
     first_limit = math.ceil(total / TRANSACTION_MAX_OPERATIONS)
 
     with (
-        environ(clean),
-        Simulator(
-            deployments,
-            subscription_id=SUBSCRIPTION,
-            resource_group=RESOURCE_GROUP,
-            account=ACCOUNT,
-            arm_page_size=ARM_PAGE_SIZE,
-        ) as sim,
-        azurite_port() as port,
-        CountingProxy(port) as proxy,
+        patch.dict(os.environ, clean, clear=True),
+        bench_simulator(deployments=deployments, arm_page_size=ARM_PAGE_SIZE) as sim,
+        azurite() as azurite_server,
+        CountingProxy(azurite_server.port) as proxy,
     ):
         os.environ.update(app_settings(sim, connection_string(proxy.port)))
         wiring.services()  # untimed: settings and clients (no request is sent building them)
@@ -626,7 +599,9 @@ def main(argv: list[str] | None = None) -> int:
                 max_transactions=math.ceil(updated / TRANSACTION_MAX_OPERATIONS),
             ),
         )
-        final = verify_table(connection_string(port), c.DEFAULT_JOB_DEFINITIONS_TABLE, after)
+        final = verify_table(
+            azurite_server.connection_string, c.DEFAULT_JOB_DEFINITIONS_TABLE, after
+        )
 
     scenarios = [first, unchanged, changed_run]
     targets = [
@@ -650,7 +625,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     report: dict[str, Any] = {
         "python": platform.python_version(),
-        "versions": versions(),
+        "versions": versions(
+            "azure-functions", "azure-identity", "azure-data-tables", "azure-core", "requests"
+        ),
         "deployments": len(deployments),
         "chat_deployments": CHAT_DEPLOYMENTS,
         "embedding_deployments": EMBEDDING_DEPLOYMENTS,
@@ -672,10 +649,7 @@ def main(argv: list[str] | None = None) -> int:
                 "storage_definition_write_requests": s.storage.definition_writes,
                 "transaction_operations": s.storage.transaction_operations,
                 "storage_statuses": s.storage.statuses,
-                "outcome": {
-                    k: s.outcome[k]
-                    for k in ("created", "updated", "unchanged", "retired", "unretired")
-                },
+                "outcome": {name: s.outcome[name] for name in COUNTS},
                 "implied_entity_writes": s.implied_writes,
                 "checks": [{"check": name, "passed": ok} for name, ok in s.checks],
             }
@@ -685,13 +659,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": [{"check": name, "passed": ok} for name, ok in targets],
     }
     passed = all(s.passed for s in scenarios) and all(ok for _, ok in (*final, *targets))
-    report["passed"] = passed
-    if args.json is not None:
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(render(report, scenarios, final, targets))
-    print("")
-    print("PASS: every check" if passed else "FAIL: see the checks above")
-    return 0 if passed else 1
+    return finish(report, render(report, scenarios, final, targets), args.json, passed)
 
 
 if __name__ == "__main__":

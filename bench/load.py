@@ -39,30 +39,29 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 from urllib.parse import urlsplit
 
 import requests
-from azure.data.tables import TableServiceClient
 
 import function_app
 from bench._stack import (
-    ACCOUNT,
+    DEPLOYMENT,
     app_settings,
-    azurite_port,
-    connection_string,
-    environ,
+    azurite,
+    bench_simulator,
+    check_lines,
+    finish,
+    seed_chat_definition,
+    versions,
     without_app_settings,
 )
 from local.host import HostKeys, LocalHost
 from local.simulator import Simulator
-from shared import constants as c
 
-DEPLOYMENT = "gpt-4o"
 RUN_ID = f"{DEPLOYMENT}#sync#Success"
-MAX_TOKENS = 64  # from the job definition seeded by --with-definition
 FUNCTION_KEY = "bench-function-key"
 MASTER_KEY = "bench-master-key"
 TIMEOUT_S = 60.0
@@ -257,26 +256,7 @@ def run_round(
 # --- the environment -------------------------------------------------------------------------
 
 
-def seed_registry(storage: str) -> None:
-    """The chat definition of the deployment (--with-definition): registry reads find it."""
-    with TableServiceClient.from_connection_string(storage) as service:
-        table = service.create_table_if_not_exists(c.DEFAULT_JOB_DEFINITIONS_TABLE)
-        table.upsert_entity(
-            {
-                "PartitionKey": ACCOUNT,
-                "RowKey": DEPLOYMENT,
-                "JobType": c.JOB_TYPE_CHAT,
-                "Attributes": json.dumps({c.ATTR_MAX_TOKENS: str(MAX_TOKENS)}),
-            }
-        )
-
-
 # --- the report ------------------------------------------------------------------------------
-
-
-def versions() -> dict[str, str]:
-    names = ("requests", "urllib3", "azure-functions", "azure-identity", "azure-data-tables")
-    return {name: metadata.version(name) for name in names}
 
 
 def render(report: dict[str, Any], rounds: list[Round], checks: list[tuple[str, bool]]) -> str:
@@ -321,7 +301,7 @@ def render(report: dict[str, Any], rounds: list[Round], checks: list[tuple[str, 
         "",
         "Checks:",
     ]
-    lines += [f"  {'PASS' if ok else 'FAIL'}  {name}" for name, ok in checks]
+    lines += check_lines(checks)
     return "\n".join(lines)
 
 
@@ -357,14 +337,14 @@ def main(argv: list[str] | None = None) -> int:
     rounds: list[Round] = []
 
     with (
-        environ(clean),
-        Simulator(latency_s=args.latency_s) as sim,
-        azurite_port() as storage_port,
+        patch.dict(os.environ, clean, clear=True),
+        bench_simulator(latency_s=args.latency_s) as sim,
+        azurite() as azurite_server,
         LocalHost(function_app.app, port=0, keys=keys, log=lambda line: None) as host,
     ):
-        storage = connection_string(storage_port)
+        storage, storage_port = azurite_server.connection_string, azurite_server.port
         if args.with_definition:
-            seed_registry(storage)
+            seed_chat_definition(storage)
         os.environ.update(app_settings(sim, storage))
         sim_port = urlsplit(sim.url).port
         ports = {storage_port: "azurite", host.port: "local host"}
@@ -424,20 +404,16 @@ def main(argv: list[str] | None = None) -> int:
         "registry": "chat definition seeded" if args.with_definition else "empty",
         "nproc": os.cpu_count(),
         "python": platform.python_version(),
-        "versions": versions(),
+        "versions": versions(
+            "requests", "urllib3", "azure-functions", "azure-identity", "azure-data-tables"
+        ),
         "rss_start_mib": rss_start / MIB,
         "peak_rss_mib": peak_rss_bytes() / MIB,
         "rss_growth_mib": growth_mib,
         "round_results": [asdict(r) for r in rounds],
         "checks": [{"check": name, "passed": ok} for name, ok in checks],
-        "passed": passed,
     }
-    if args.json is not None:
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(render(report, rounds, checks))
-    print("")
-    print("PASS: every check" if passed else "FAIL: see the checks above")
-    return 0 if passed else 1
+    return finish(report, render(report, rounds, checks), args.json, passed)
 
 
 if __name__ == "__main__":

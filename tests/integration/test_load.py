@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from bench.load import send_runs
+from bench.load import NEW_CONNECTION, POOL_FULL, send_runs
 from local.simulator import Deployment
 from tests.integration.conftest import FUNCTION_KEY, TIMEOUT
 
@@ -31,8 +31,6 @@ RUNS = 200
 CLIENTS = 32
 LATENCY_S = 0.1
 DEPLOYMENT = "gpt-4o"
-POOL_FULL = "Connection pool is full, discarding connection"
-NEW_CONNECTION = "Starting new HTTP connection"
 
 
 def connections_opened(records: list[logging.LogRecord]) -> Counter[int]:
