@@ -11,6 +11,8 @@ NPM_STAMP := node_modules/.installed
 install: $(PY_STAMP) $(NPM_STAMP)
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+		|| { echo "Python 3.11 is needed (found $$($(PYTHON) --version)); set PYTHON=" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
