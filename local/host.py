@@ -12,20 +12,21 @@ import hmac
 import importlib
 import inspect
 import os
-import socket
 import sys
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, Literal, cast
 from urllib.parse import parse_qsl, unquote
 
 import azure.functions as func
 from azure.functions.decorators.http import HttpTrigger
+
+from local._http import KeepAliveHandler, TrackingHTTPServer
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7071
@@ -36,7 +37,6 @@ APP_ATTRIBUTE = "app"
 MAX_BODY_BYTES = 100 * 1024 * 1024  # Azure Functions' request body limit
 MAX_URL_BYTES = 4096
 MAX_CHUNK_LINE_BYTES = 65536
-REQUEST_QUEUE_SIZE = 128
 # Idle keep-alive connections each hold a thread; Kestrel drops them after about two minutes.
 IDLE_CONNECTION_TIMEOUT_SECONDS = 120.0
 
@@ -128,10 +128,14 @@ class LocalHost:
         route_prefix: str = DEFAULT_ROUTE_PREFIX,
         keys: HostKeys | None = None,
         log: Log | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
+        if max_body_bytes < 0:
+            raise ValueError("max_body_bytes must be >= 0")
         self.host = host
         self.port = port
         self.keys = keys
+        self.max_body_bytes = max_body_bytes  # larger request bodies get 413
         self.log: Log = log or _print_to_stderr
         self.routes: list[Route] = discover_routes(app, route_prefix)
         self._server: _Server | None = None
@@ -159,7 +163,7 @@ class LocalHost:
         if server is None:
             return
         server.shutdown()
-        server.close_connections()
+        server.close_open_connections()
         server.server_close()
         if thread is not None:
             thread.join()
@@ -279,10 +283,7 @@ def _print_to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = REQUEST_QUEUE_SIZE
-
+class _Server(TrackingHTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
@@ -290,27 +291,7 @@ class _Server(ThreadingHTTPServer):
         local_host: LocalHost,
     ) -> None:
         self.local_host = local_host
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
         super().__init__(address, handler)
-
-    def track(self, connection: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.add(connection)
-
-    def untrack(self, connection: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.discard(connection)
-
-    def close_connections(self) -> None:
-        # Keep-alive connections would otherwise keep being served after stop().
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _RequestError(Exception):
@@ -319,24 +300,12 @@ class _RequestError(Exception):
         self.status = status
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(KeepAliveHandler):
     timeout = IDLE_CONNECTION_TIMEOUT_SECONDS
-    # Headers and body go out in two writes; with Nagle on, a keep-alive client's delayed ACK
-    # stalls every answer by ~40 ms (as in the simulator's handler).
-    disable_nagle_algorithm = True
 
     @property
     def local_host(self) -> LocalHost:
         return cast(_Server, self.server).local_host
-
-    def setup(self) -> None:
-        super().setup()
-        cast(_Server, self.server).track(self.connection)
-
-    def finish(self) -> None:
-        cast(_Server, self.server).untrack(self.connection)
-        super().finish()
 
     def do_GET(self) -> None:
         self._handle()
@@ -367,14 +336,15 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             return self._send_error(404)
         route, route_params = found
+        params = self._query_params()
         keys = self.local_host.keys
-        if keys is not None and not keys.allow(route.auth_level, self._given_key()):
+        if keys is not None and not keys.allow(route.auth_level, self._given_key(params)):
             return self._send_error(401)
         try:
             body = self._read_body()
         except _RequestError as error:
             return self._send_error(error.status, body_was_read=False)
-        return self._run(route, self._build_request(route_params, body))
+        return self._run(route, self._build_request(route_params, params, body))
 
     def _run(self, route: Route, request: func.HttpRequest) -> int:
         try:
@@ -386,11 +356,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(500, [], b"")
         return self._send(status, headers, body)
 
-    def _given_key(self) -> str | None:
+    def _given_key(self, params: dict[str, str]) -> str | None:
         header_key = self.headers.get(KEY_HEADER)
         if header_key is not None:
             return header_key
-        return self._query_params().get(KEY_QUERY_PARAM)
+        return params.get(KEY_QUERY_PARAM)
 
     def _query_params(self) -> dict[str, str]:
         params: dict[str, str] = {}
@@ -405,12 +375,14 @@ class _Handler(BaseHTTPRequestHandler):
             headers[name] = value if previous is None else f"{previous}, {value}"
         return headers
 
-    def _build_request(self, route_params: dict[str, str], body: bytes) -> func.HttpRequest:
+    def _build_request(
+        self, route_params: dict[str, str], params: dict[str, str], body: bytes
+    ) -> func.HttpRequest:
         return func.HttpRequest(
             method=self.command,
             url=f"{self.local_host.url}{self.path}",
             headers=self._request_headers(),
-            params=self._query_params(),
+            params=params,
             route_params=route_params,
             body=body,
         )
@@ -426,7 +398,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _RequestError(400)
             return self._read_chunked_body()
         length = self._content_length()
-        if length > MAX_BODY_BYTES:
+        if length > self.local_host.max_body_bytes:
             raise _RequestError(413)
         return self.rfile.read(length)
 
@@ -439,9 +411,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_chunked_body(self) -> bytes:
         chunks: list[bytes] = []
         total = 0
+        limit = self.local_host.max_body_bytes
         while (size := self._chunk_size()) > 0:
             total += size
-            if total > MAX_BODY_BYTES:
+            if total > limit:
                 raise _RequestError(413)
             chunks.append(self.rfile.read(size))
             self.rfile.readline(MAX_CHUNK_LINE_BYTES)

@@ -54,13 +54,15 @@ import threading
 import time
 import traceback
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from email.parser import BytesParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import NoneType
 from typing import Any, Literal, Self, cast, get_args
 from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from local._http import KeepAliveHandler, TrackingHTTPServer
 
 COGNITIVE_SERVICES_AUDIENCE = "https://cognitiveservices.azure.com"
 IDENTITY_API_VERSION = "2019-08-01"
@@ -90,10 +92,13 @@ TOKENS_PER_CAPACITY_UNIT = 1000
 REQUESTS_PER_CAPACITY_UNIT = 6
 DATED_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-REQUEST_QUEUE_SIZE = 128
+REQUEST_LOG_MAX = 10_000  # recorded requests kept per log (data plane, token, ARM)
 STOP_JOIN_TIMEOUT_S = 5.0
 SHUTDOWN_POLL_S = 0.05  # how long stop() waits for the accept loop to notice
+DEFAULT_HOST = "127.0.0.1"
 DEFAULT_CLI_PORT = 7072
+DEFAULT_API_KEY = "sim-api-key"
+DEFAULT_IDENTITY_HEADER = "sim-identity-header"
 DEPLOYMENTS_FILE_ENV = "SIM_DEPLOYMENTS_FILE"
 
 # -- Azure Resource Manager ---------------------------------------------------------------
@@ -546,16 +551,25 @@ def _resource_not_found() -> _Response:
     return _azure_error(404, "404", "Resource not found")
 
 
+def _not_found(message: str) -> _Reject:
+    """A 404 for an unknown file or batch, worded like Azure's."""
+    return _Reject(_azure_error(404, "404", message))
+
+
 class Simulator:
-    """Azure OpenAI + managed-identity simulator serving HTTP from a daemon thread."""
+    """Azure OpenAI + managed-identity simulator serving HTTP from a daemon thread.
+
+    It records the requests it receives in three logs (``requests()``, ``token_requests()``,
+    ``arm_requests()``), each keeping the latest ``REQUEST_LOG_MAX`` (10,000) requests.
+    """
 
     def __init__(
         self,
         deployments: Iterable[Deployment] = DEFAULT_DEPLOYMENTS,
         *,
-        api_key: str = "sim-api-key",
-        identity_header: str = "sim-identity-header",
-        host: str = "127.0.0.1",
+        api_key: str = DEFAULT_API_KEY,
+        identity_header: str = DEFAULT_IDENTITY_HEADER,
+        host: str = DEFAULT_HOST,
         port: int = 0,
         token_lifetime_s: int = 3600,
         latency_s: float = 0.0,
@@ -581,7 +595,8 @@ class Simulator:
         self.token_lifetime_s = token_lifetime_s
         self.verbose = verbose
         self._initial_deployments = _unique(deployments)
-        self._initial_latency_s = latency_s
+        self.latency_s = latency_s  # the setter checks it
+        self._initial_latency_s = self.latency_s
         # ARM: which account the management plane lists (settable; reset() restores them).
         self.subscription_id = subscription_id
         self.resource_group = resource_group
@@ -599,11 +614,11 @@ class Simulator:
         # embeddings handlers while holding it, and they look deployments up under it too.
         self._lock = threading.RLock()
         self._deployments = self._initial_deployments
-        self._latency_s = latency_s
         self._tokens: dict[str, _IssuedToken] = {}
-        self._requests: list[RecordedRequest] = []
-        self._token_requests: list[RecordedRequest] = []
-        self._arm_requests: list[RecordedRequest] = []
+        # Bounded, so a long-running simulator does not grow without end: the oldest go first.
+        self._requests: deque[RecordedRequest] = deque(maxlen=REQUEST_LOG_MAX)
+        self._token_requests: deque[RecordedRequest] = deque(maxlen=REQUEST_LOG_MAX)
+        self._arm_requests: deque[RecordedRequest] = deque(maxlen=REQUEST_LOG_MAX)
         self._faults: list[Fault] = []
         self._files: dict[str, _StoredFile] = {}
         self._batches: dict[str, _Batch] = {}
@@ -705,7 +720,8 @@ class Simulator:
             self._deployments = checked
 
     def requests(self, path_contains: str | None = None) -> list[RecordedRequest]:
-        """Recorded data-plane requests (not token, not control), oldest first."""
+        """Recorded data-plane requests (not token, not control), oldest first; the latest
+        ``REQUEST_LOG_MAX`` of them."""
         with self._lock:
             recorded = list(self._requests)
         return [r for r in recorded if path_contains is None or path_contains in r.path]
@@ -776,10 +792,7 @@ class Simulator:
 
     @batch_step_s.setter
     def batch_step_s(self, value: float) -> None:
-        _check_type("batch_step_s", value, int, float)
-        if not math.isfinite(value) or value < 0:
-            raise ValueError("batch_step_s must be a finite number >= 0")
-        self._batch_step_s = float(value)
+        self._batch_step_s = _checked_step_s(value)
 
     @property
     def batch_outcome(self) -> BatchOutcome:
@@ -814,8 +827,10 @@ class Simulator:
 
     def file_content(self, file_id: str) -> bytes:
         """A file's bytes; KeyError for an unknown id."""
-        with self._lock:
-            return self._files[file_id].content
+        stored = self._stored(file_id)
+        if stored is None:
+            raise KeyError(file_id)
+        return stored.content
 
     def batches(self) -> list[dict[str, Any]]:
         """The batch objects as they would be answered now, oldest first."""
@@ -852,15 +867,10 @@ class Simulator:
         self._files[stored.id] = stored
         return stored
 
-    def _file_json(self, file_id: str) -> dict[str, Any] | None:
+    def _stored(self, file_id: str) -> _StoredFile | None:
+        """A stored file (immutable, so safe to read without the lock); None if unknown."""
         with self._lock:
-            stored = self._files.get(file_id)
-            return None if stored is None else stored.to_json()
-
-    def _file_bytes(self, file_id: str) -> bytes | None:
-        with self._lock:
-            stored = self._files.get(file_id)
-            return None if stored is None else stored.content
+            return self._files.get(file_id)
 
     def _delete_file(self, file_id: str) -> bool:
         with self._lock:
@@ -1116,9 +1126,6 @@ class Simulator:
             return None
         return issued.audience
 
-    def _token_is_valid(self, token: str, audience: str) -> bool:
-        return self._token_audience(token) == audience
-
     def _authorize_openai(self, request: RecordedRequest) -> None:
         key = request.headers.get("api-key")
         authorization = request.headers.get("authorization")
@@ -1129,7 +1136,7 @@ class Simulator:
             return
         scheme, _, token = authorization.partition(" ")
         is_bearer = scheme.lower() == "bearer"
-        if not is_bearer or not self._token_is_valid(token.strip(), COGNITIVE_SERVICES_AUDIENCE):
+        if not is_bearer or self._token_audience(token.strip()) != COGNITIVE_SERVICES_AUDIENCE:
             raise _Reject(_json(401, {"statusCode": 401, "message": BEARER_REJECTED}))
 
     def _authorize_arm(self, request: RecordedRequest) -> None:
@@ -1164,34 +1171,13 @@ def _unique(deployments: Iterable[Deployment]) -> tuple[Deployment, ...]:
 # -- HTTP plumbing ---------------------------------------------------------------------
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(TrackingHTTPServer):
     # Idle keep-alive connections would make server_close() wait forever; stop() closes them.
     block_on_close = False
-    request_queue_size = REQUEST_QUEUE_SIZE
 
     def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
         self.simulator = simulator
-        self._open: set[Any] = set()
-        self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def close_open_connections(self) -> None:
-        with self._open_lock:
-            open_sockets = list(self._open)
-        for sock in open_sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], OSError):
@@ -1199,12 +1185,8 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(KeepAliveHandler):
     server_version = "AzureOpenAISimulator/1.0"
-    # Headers and body go out in two writes; with Nagle on, a keep-alive client's delayed
-    # ACK stalls every answer by ~40 ms.
-    disable_nagle_algorithm = True
 
     @property
     def _simulator(self) -> Simulator:
@@ -1657,6 +1639,14 @@ def _encoded(vector: list[float], encoding: str) -> list[float] | str:
 # -- Files and Batch API ---------------------------------------------------------------
 
 
+def _checked_step_s(value: float, name: str = "batch_step_s") -> float:
+    """A batch step (seconds per state) as a float; TypeError/ValueError when invalid."""
+    _check_type(name, value, int, float)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0")
+    return float(value)
+
+
 def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> Any:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
@@ -1869,24 +1859,20 @@ def _upload_file(sim: Simulator, request: RecordedRequest, params: dict[str, str
     return _json(200, sim._upload(content, filename, PURPOSE_BATCH))
 
 
-def _file_not_found() -> _Reject:
-    return _Reject(_azure_error(404, "404", FILE_NOT_FOUND))
-
-
 def _get_file(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
-    stored = sim._file_json(params["file_id"])
+    stored = sim._stored(params["file_id"])
     if stored is None:
-        raise _file_not_found()
-    return _json(200, stored)
+        raise _not_found(FILE_NOT_FOUND)
+    return _json(200, stored.to_json())
 
 
 def _get_file_content(
     sim: Simulator, request: RecordedRequest, params: dict[str, str]
 ) -> _Response:
-    content = sim._file_bytes(params["file_id"])
-    if content is None:
-        raise _file_not_found()
-    return _Response(200, content, {"content-type": BINARY_TYPE})
+    stored = sim._stored(params["file_id"])
+    if stored is None:
+        raise _not_found(FILE_NOT_FOUND)
+    return _Response(200, stored.content, {"content-type": BINARY_TYPE})
 
 
 def _list_files(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
@@ -1897,7 +1883,7 @@ def _list_files(sim: Simulator, request: RecordedRequest, params: dict[str, str]
 
 def _delete_file(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
     if not sim._delete_file(params["file_id"]):
-        raise _file_not_found()
+        raise _not_found(FILE_NOT_FOUND)
     return _json(200, {"id": params["file_id"], "object": "file", "deleted": True})
 
 
@@ -1935,14 +1921,10 @@ def _create_batch(sim: Simulator, request: RecordedRequest, params: dict[str, st
     return _json(200, sim._create_batch(input_file_id, cast(str, endpoint), metadata))
 
 
-def _batch_not_found() -> _Reject:
-    return _Reject(_azure_error(404, "404", BATCH_NOT_FOUND))
-
-
 def _get_batch(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
     batch = sim._batch_json(params["batch_id"])
     if batch is None:
-        raise _batch_not_found()
+        raise _not_found(BATCH_NOT_FOUND)
     return _json(200, batch)
 
 
@@ -1957,7 +1939,7 @@ def _list_batches(sim: Simulator, request: RecordedRequest, params: dict[str, st
 def _cancel_batch(sim: Simulator, request: RecordedRequest, params: dict[str, str]) -> _Response:
     batch = sim._cancel_batch(params["batch_id"])
     if batch is None:
-        raise _batch_not_found()
+        raise _not_found(BATCH_NOT_FOUND)
     return _json(200, batch)
 
 
@@ -2158,7 +2140,7 @@ def _put_sim_batch(sim: Simulator, request: RecordedRequest, params: dict[str, s
     try:
         sim.set_batch_status(params["batch_id"], status)
     except KeyError as error:
-        raise _batch_not_found() from error
+        raise _not_found(BATCH_NOT_FOUND) from error
     return _json(200, sim._batch_json(params["batch_id"]))
 
 
@@ -2182,14 +2164,10 @@ def _put_batch_settings(
         raise _Reject(_azure_error(400, "BadRequest", expected))
     with _invalid_as_bad_request():
         # All checked before any is applied, so a bad value changes nothing.
-        if "step_s" in data:
-            _check_type("step_s", data["step_s"], int, float)
-            if not math.isfinite(data["step_s"]) or data["step_s"] < 0:
-                raise ValueError("step_s must be a finite number >= 0")
+        step_s = _checked_step_s(data.get("step_s", sim.batch_step_s), "step_s")
         outcome = _one_of("outcome", data.get("outcome", sim.batch_outcome), BATCH_OUTCOMES)
         format_ = _one_of("format", data.get("format", sim.batch_format), BATCH_FORMATS)
-    sim.batch_step_s = data.get("step_s", sim.batch_step_s)
-    sim.batch_outcome, sim.batch_format = outcome, format_
+    sim.batch_step_s, sim.batch_outcome, sim.batch_format = step_s, outcome, format_
     return _json(200, _batch_settings(sim))
 
 
@@ -2258,7 +2236,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m local.simulator",
         description="Serve a simulated Azure OpenAI + managed-identity endpoint.",
     )
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_CLI_PORT)
     parser.add_argument(
         "--deployments",
@@ -2267,8 +2245,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"JSON list of deployments (default: ${DEPLOYMENTS_FILE_ENV}, else built-ins)",
     )
     parser.add_argument("--latency-s", type=float, default=0.0)
-    parser.add_argument("--api-key", default="sim-api-key")
-    parser.add_argument("--identity-header", default="sim-identity-header")
+    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
+    parser.add_argument("--identity-header", default=DEFAULT_IDENTITY_HEADER)
     parser.add_argument("--subscription-id", default=DEFAULT_SUBSCRIPTION_ID)
     parser.add_argument("--resource-group", default=DEFAULT_RESOURCE_GROUP)
     parser.add_argument("--account", default=DEFAULT_ACCOUNT, help="for ARM listing")

@@ -24,6 +24,7 @@ MASTER_KEY = "master-key"
 CONCURRENT_REQUESTS = 32
 TIMEOUT = 10
 ECHOED_HEADERS = ("x-test", "content-type")
+SMALL_BODY_LIMIT = 16
 
 concurrency_barrier = threading.Barrier(CONCURRENT_REQUESTS, timeout=TIMEOUT)
 
@@ -103,6 +104,13 @@ def log_lines() -> list[str]:
 @pytest.fixture(scope="module")
 def host(log_lines: list[str]) -> Iterator[LocalHost]:
     with LocalHost(build_app(), port=0, log=log_lines.append) as local_host:
+        yield local_host
+
+
+@pytest.fixture(scope="module")
+def small_limit_host() -> Iterator[LocalHost]:
+    app, limit = build_app(), SMALL_BODY_LIMIT
+    with LocalHost(app, port=0, log=lambda line: None, max_body_bytes=limit) as local_host:
         yield local_host
 
 
@@ -336,11 +344,60 @@ def test_oversized_body_is_rejected_before_reading(host: LocalHost) -> None:
     assert b"Connection: close" in response
 
 
-def test_body_at_the_limit_is_not_rejected_up_front(host: LocalHost) -> None:
-    response = raw_exchange(
-        host, b"POST /api/echo/x HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    assert response.startswith(b"HTTP/1.1 200 ")
+def test_default_body_limit_is_azures() -> None:
+    assert LocalHost(build_app()).max_body_bytes == MAX_BODY_BYTES
+    with pytest.raises(ValueError, match="max_body_bytes"):
+        LocalHost(build_app(), max_body_bytes=-1)
+
+
+def echoed_body_length(response: bytes) -> int:
+    assert response.startswith(b"HTTP/1.1 200 "), response
+    body = response.partition(b"\r\n\r\n")[2]
+    length = json.loads(body)["body_length"]
+    assert isinstance(length, int)
+    return length
+
+
+def test_body_of_exactly_the_limit_is_accepted(small_limit_host: LocalHost) -> None:
+    body = b"x" * SMALL_BODY_LIMIT
+    head = f"POST /api/echo/x HTTP/1.1\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
+
+    response = raw_exchange(small_limit_host, head.encode() + b"\r\n" + body)
+
+    assert echoed_body_length(response) == SMALL_BODY_LIMIT
+
+
+def test_body_one_byte_over_the_limit_is_413(small_limit_host: LocalHost) -> None:
+    # Only the headers are sent: the host must refuse without reading the body.
+    head = f"POST /api/echo/x HTTP/1.1\r\nContent-Length: {SMALL_BODY_LIMIT + 1}\r\n\r\n"
+
+    response = raw_exchange(small_limit_host, head.encode())
+
+    assert response.startswith(b"HTTP/1.1 413 ")
+    assert b"Connection: close" in response
+
+
+def chunked(*sizes: int) -> bytes:
+    return b"".join(f"{size:x}\r\n".encode() + b"x" * size + b"\r\n" for size in sizes)
+
+
+def test_chunked_body_of_exactly_the_limit_is_accepted(small_limit_host: LocalHost) -> None:
+    half = SMALL_BODY_LIMIT // 2
+    head = b"POST /api/echo/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+
+    response = raw_exchange(small_limit_host, head + chunked(half, SMALL_BODY_LIMIT - half, 0))
+
+    assert echoed_body_length(response) == SMALL_BODY_LIMIT
+
+
+def test_chunked_body_one_byte_over_the_limit_is_413(small_limit_host: LocalHost) -> None:
+    # Sent up to the size line that crosses the limit, whose chunk the host must not read.
+    head = b"POST /api/echo/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    response = raw_exchange(small_limit_host, head + chunked(SMALL_BODY_LIMIT) + b"1\r\n")
+
+    assert response.startswith(b"HTTP/1.1 413 ")
+    assert b"Connection: close" in response
 
 
 def test_chunked_request_body_is_read(host: LocalHost) -> None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 from openai import AzureOpenAI
-from requests.adapters import HTTPAdapter
 
 from local.simulator import Fault, Simulator
+from tests.simulator.conftest import fetch_token
 
 API_VERSION = "2024-10-21"
 PARAMS = {"api-version": API_VERSION}
@@ -41,14 +40,9 @@ BATCH_KEYS = {
     "request_counts",
     "metadata",
 }
-STATE_TIMESTAMPS = (
-    "in_progress_at",
-    "finalizing_at",
-    "completed_at",
-    "failed_at",
-    "expired_at",
-    "cancelling_at",
-    "cancelled_at",
+# The "<state>_at" timestamps, besides the created_at and expires_at every batch has.
+STATE_TIMESTAMPS = frozenset(
+    key for key in BATCH_KEYS if key.endswith("_at") and key not in {"created_at", "expires_at"}
 )
 ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 SIMULATED_FAILURE = {
@@ -57,24 +51,6 @@ SIMULATED_FAILURE = {
     "param": None,
     "line": None,
 }
-
-
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as pooled:
-        pooled.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=8))
-        pooled.headers["api-key"] = "sim-api-key"  # the default Simulator's key
-        yield pooled
-
-
-def fetch_token(sim: Simulator, session: requests.Session) -> str:
-    response = session.get(
-        sim.identity_endpoint,
-        params={"api-version": "2019-08-01", "resource": "https://cognitiveservices.azure.com"},
-        headers={"X-IDENTITY-HEADER": sim.identity_header},
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
 
 
 def chat_line(
@@ -147,9 +123,9 @@ def file_lines(sim: Simulator, session: requests.Session, file_id: str) -> list[
     return [json.loads(line) for line in response.content.splitlines()]
 
 
-def test_upload_get_list_download_delete(sim: Simulator, session: requests.Session) -> None:
+def test_upload_get_list_download_delete(sim: Simulator, key_session: requests.Session) -> None:
     content = b'{"a": 1}\r\n\n{"b": "\xc3\xa9"}\n'
-    uploaded = upload(sim, session, content, filename="tasks.jsonl")
+    uploaded = upload(sim, key_session, content, filename="tasks.jsonl")
 
     assert uploaded.status_code == 200, uploaded.text
     assert uploaded.headers["apim-request-id"]
@@ -166,26 +142,26 @@ def test_upload_get_list_download_delete(sim: Simulator, session: requests.Sessi
         "status_details": None,
     }
     url = f"{sim.url}/openai/files/{file['id']}"
-    assert session.get(url, params=PARAMS).json()["filename"] == "tasks.jsonl"
-    downloaded = session.get(url + "/content", params=PARAMS)
+    assert key_session.get(url, params=PARAMS).json()["filename"] == "tasks.jsonl"
+    downloaded = key_session.get(url + "/content", params=PARAMS)
     assert downloaded.status_code == 200
     assert downloaded.headers["Content-Type"] == "application/octet-stream"
     assert downloaded.content == content
 
     other = sim.upload_file(b"{}\n")  # the Python shortcut stores it the same way
     assert sim.file_content(other) == b"{}\n"
-    listed = session.get(sim.url + "/openai/files", params=PARAMS).json()
+    listed = key_session.get(sim.url + "/openai/files", params=PARAMS).json()
     assert listed["object"] == "list"
     assert [f["id"] for f in listed["data"]] == [other, file["id"]]  # newest first
     assert [f["id"] for f in sim.files()] == [file["id"], other]
 
-    deleted = session.delete(url, params=PARAMS)
+    deleted = key_session.delete(url, params=PARAMS)
     assert deleted.status_code == 200
     assert deleted.json() == {"id": file["id"], "object": "file", "deleted": True}
     for response in (
-        session.get(url, params=PARAMS),
-        session.get(url + "/content", params=PARAMS),
-        session.delete(url, params=PARAMS),
+        key_session.get(url, params=PARAMS),
+        key_session.get(url + "/content", params=PARAMS),
+        key_session.delete(url, params=PARAMS),
     ):
         assert response.status_code == 404
         assert response.json() == FILE_NOT_FOUND
@@ -194,7 +170,7 @@ def test_upload_get_list_download_delete(sim: Simulator, session: requests.Sessi
         sim.file_content(file["id"])
 
 
-def test_upload_validation(sim: Simulator, session: requests.Session) -> None:
+def test_upload_validation(sim: Simulator, key_session: requests.Session) -> None:
     def rejected(response: requests.Response) -> str:
         assert response.status_code == 400, response.text
         error = response.json()["error"]
@@ -202,39 +178,39 @@ def test_upload_validation(sim: Simulator, session: requests.Session) -> None:
         return str(error["message"])
 
     assert "'purpose' must be 'batch' (got \"fine-tune\")" in rejected(
-        upload(sim, session, b"{}", purpose="fine-tune")
+        upload(sim, key_session, b"{}", purpose="fine-tune")
     )
     assert "'purpose' must be 'batch' (got nothing)" in rejected(
-        upload(sim, session, b"{}", purpose=None)
+        upload(sim, key_session, b"{}", purpose=None)
     )
-    no_file = session.post(sim.url + "/openai/files", params=PARAMS, files={"purpose": "batch"})
+    no_file = key_session.post(sim.url + "/openai/files", params=PARAMS, files={"purpose": "batch"})
     assert "'file' is required" in rejected(no_file)
-    as_field = session.post(  # a part named "file" but without a filename
+    as_field = key_session.post(  # a part named "file" but without a filename
         sim.url + "/openai/files",
         params=PARAMS,
         files={"purpose": (None, "batch"), "file": (None, "{}")},
     )
     assert "'file' is required" in rejected(as_field)
-    url_encoded = session.post(
+    url_encoded = key_session.post(
         sim.url + "/openai/files", params=PARAMS, data={"purpose": "batch", "file": "{}"}
     )
     assert "multipart/form-data" in rejected(url_encoded)
-    as_json = session.post(sim.url + "/openai/files", params=PARAMS, json={"purpose": "batch"})
+    as_json = key_session.post(sim.url + "/openai/files", params=PARAMS, json={"purpose": "batch"})
     assert "multipart/form-data" in rejected(as_json)
     assert sim.files() == []
 
     # No line validation at upload: that happens while a batch validates.
-    assert upload(sim, session, b"not json\n").status_code == 200
-    assert upload(sim, session, b"").json()["bytes"] == 0
+    assert upload(sim, key_session, b"not json\n").status_code == 200
+    assert upload(sim, key_session, b"").json()["bytes"] == 0
     with pytest.raises(ValueError, match="'purpose' must be 'batch'"):
         sim.upload_file(b"{}", purpose="assistants")
 
 
 def test_new_routes_need_api_version_and_credentials(
-    sim: Simulator, session: requests.Session
+    sim: Simulator, key_session: requests.Session
 ) -> None:
     file_id = sim.upload_file(jsonl([chat_line("a")]))
-    batch_id = start_batch(sim, session, jsonl([chat_line("a")]))["id"]
+    batch_id = start_batch(sim, key_session, jsonl([chat_line("a")]))["id"]
     routes = [
         ("POST", "/openai/files"),
         ("GET", "/openai/files"),
@@ -246,7 +222,7 @@ def test_new_routes_need_api_version_and_credentials(
         ("GET", f"/openai/batches/{batch_id}"),
         ("POST", f"/openai/batches/{batch_id}/cancel"),
     ]
-    token = fetch_token(sim, session)
+    token = fetch_token(sim, key_session)
     for method, path in routes:
         url = sim.url + path
         anonymous = requests.request(method, url, params=PARAMS, timeout=5)
@@ -256,7 +232,7 @@ def test_new_routes_need_api_version_and_credentials(
             method, url, params=PARAMS, headers={"Authorization": "Bearer nope"}, timeout=5
         )
         assert bad_bearer.status_code == 401, (method, path)
-        no_version = session.request(method, url)
+        no_version = key_session.request(method, url)
         assert no_version.status_code == 404, (method, path)
         assert no_version.json() == {"error": {"code": "404", "message": "Resource not found"}}
 
@@ -266,7 +242,7 @@ def test_new_routes_need_api_version_and_credentials(
     assert sim.file_content(file_id)  # nothing above got through to delete it
 
 
-def test_create_batch_validation(sim: Simulator, session: requests.Session) -> None:
+def test_create_batch_validation(sim: Simulator, key_session: requests.Session) -> None:
     file_id = sim.upload_file(jsonl([chat_line("a")]))
 
     def rejected(response: requests.Response) -> str:
@@ -277,37 +253,37 @@ def test_create_batch_validation(sim: Simulator, session: requests.Session) -> N
 
     batches = sim.url + "/openai/batches"
     for body in (b"not json", b"[1, 2]"):
-        response = session.post(batches, params=PARAMS, data=body)
+        response = key_session.post(batches, params=PARAMS, data=body)
         assert "must be a JSON object" in rejected(response)
-    no_file = session.post(batches, params=PARAMS, json={"endpoint": "/chat/completions"})
+    no_file = key_session.post(batches, params=PARAMS, json={"endpoint": "/chat/completions"})
     assert "'input_file_id' is required" in rejected(no_file)
-    assert "does not name an uploaded file" in rejected(create_batch(sim, session, "file-nope"))
+    assert "does not name an uploaded file" in rejected(create_batch(sim, key_session, "file-nope"))
     assert "'endpoint' must be one of '/chat/completions', '/embeddings', " in rejected(
-        create_batch(sim, session, file_id, endpoint="/completions")
+        create_batch(sim, key_session, file_id, endpoint="/completions")
     )
     assert "'completion_window' must be '24h' (got \"48h\")" in rejected(
-        create_batch(sim, session, file_id, completion_window="48h")
+        create_batch(sim, key_session, file_id, completion_window="48h")
     )
     assert "'completion_window' must be '24h' (got nothing)" in rejected(
-        create_batch(sim, session, file_id, completion_window=None)
+        create_batch(sim, key_session, file_id, completion_window=None)
     )
     assert "'metadata' must be an object" in rejected(
-        create_batch(sim, session, file_id, metadata={"n": 1})
+        create_batch(sim, key_session, file_id, metadata={"n": 1})
     )
-    output_file = run_batch(sim, session, jsonl([chat_line("a")]))["output_file_id"]
-    assert "purpose 'batch_output'" in rejected(create_batch(sim, session, output_file))
+    output_file = run_batch(sim, key_session, jsonl([chat_line("a")]))["output_file_id"]
+    assert "purpose 'batch_output'" in rejected(create_batch(sim, key_session, output_file))
     assert len(sim.batches()) == 1
 
     for method, suffix in (("GET", ""), ("POST", "/cancel")):
-        response = session.request(method, f"{batches}/batch_x{suffix}", params=PARAMS)
+        response = key_session.request(method, f"{batches}/batch_x{suffix}", params=PARAMS)
         assert response.status_code == 404
         assert response.json() == BATCH_NOT_FOUND
 
 
-def test_batch_advances_with_the_clock(sim: Simulator, session: requests.Session) -> None:
+def test_batch_advances_with_the_clock(sim: Simulator, key_session: requests.Session) -> None:
     sim.batch_step_s = 0.25
     lines = [chat_line("first"), chat_line("second", "Another one please")]
-    created = start_batch(sim, session, jsonl(lines), metadata={"job": "nightly"})
+    created = start_batch(sim, key_session, jsonl(lines), metadata={"job": "nightly"})
 
     assert re.fullmatch(
         r"batch_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", created["id"]
@@ -321,7 +297,7 @@ def test_batch_advances_with_the_clock(sim: Simulator, session: requests.Session
     deadline = time.monotonic() + 5
     while seen[-1]["status"] != "completed" and time.monotonic() < deadline:
         time.sleep(0.02)
-        batch = get_batch(sim, session, created["id"])
+        batch = get_batch(sim, key_session, created["id"])
         if batch["status"] != seen[-1]["status"]:
             seen.append(batch)
 
@@ -337,27 +313,27 @@ def test_batch_advances_with_the_clock(sim: Simulator, session: requests.Session
     assert seen[2]["finalizing_at"] == done["finalizing_at"]  # frozen once reached
     assert seen[1]["in_progress_at"] == done["in_progress_at"]
     assert done["failed_at"] is done["errors"] is None
-    assert [line["custom_id"] for line in file_lines(sim, session, done["output_file_id"])] == [
+    assert [line["custom_id"] for line in file_lines(sim, key_session, done["output_file_id"])] == [
         "first",
         "second",
     ]
-    assert file_lines(sim, session, done["error_file_id"]) == []  # always there, maybe empty
+    assert file_lines(sim, key_session, done["error_file_id"]) == []  # always there, maybe empty
 
 
-def test_output_and_error_files(sim: Simulator, session: requests.Session) -> None:
+def test_output_and_error_files(sim: Simulator, key_session: requests.Session) -> None:
     lines = [
         chat_line("ok-1"),
         chat_line("filtered", "Please [[filter-prompt]]"),
         chat_line("ok-2", "Count these four words"),
         {**chat_line("no-messages"), "body": {"model": "gpt-4o", "messages": []}},
     ]
-    batch = run_batch(sim, session, jsonl(lines))
+    batch = run_batch(sim, key_session, jsonl(lines))
 
     assert batch["status"] == "completed"
     assert batch["request_counts"] == {"total": 4, "completed": 2, "failed": 2}
     assert batch["completed_at"] >= batch["finalizing_at"] >= batch["in_progress_at"]
-    output = file_lines(sim, session, batch["output_file_id"])
-    errors = file_lines(sim, session, batch["error_file_id"])
+    output = file_lines(sim, key_session, batch["output_file_id"])
+    errors = file_lines(sim, key_session, batch["error_file_id"])
     assert [line["custom_id"] for line in output] == ["ok-1", "ok-2"]
     assert [line["custom_id"] for line in errors] == ["filtered", "no-messages"]
     for line in output + errors:
@@ -381,16 +357,16 @@ def test_output_and_error_files(sim: Simulator, session: requests.Session) -> No
         | {"body": {"model": "text-embedding-3-small", "input": text, "dimensions": 4}}
         for i, text in enumerate(("alpha", "beta"))
     ]
-    embedded = run_batch(sim, session, jsonl(embeddings), endpoint="/embeddings")
+    embedded = run_batch(sim, key_session, jsonl(embeddings), endpoint="/embeddings")
     assert embedded["request_counts"] == {"total": 2, "completed": 2, "failed": 0}
-    vectors = file_lines(sim, session, embedded["output_file_id"])
+    vectors = file_lines(sim, key_session, embedded["output_file_id"])
     assert [len(v["response"]["body"]["data"][0]["embedding"]) for v in vectors] == [4, 4]
 
     # A chat line sent to an embedding deployment is answered (an error), not rejected.
     wrong_kind = [chat_line("x", model="text-embedding-3-small", url="/v1/chat/completions")]
-    mismatched = run_batch(sim, session, jsonl(wrong_kind), endpoint="/v1/chat/completions")
+    mismatched = run_batch(sim, key_session, jsonl(wrong_kind), endpoint="/v1/chat/completions")
     assert mismatched["request_counts"] == {"total": 1, "completed": 0, "failed": 1}
-    (error_line,) = file_lines(sim, session, mismatched["error_file_id"])
+    (error_line,) = file_lines(sim, key_session, mismatched["error_file_id"])
     assert error_line["response"]["body"]["error"]["code"] == "OperationNotSupported"
 
 
@@ -414,9 +390,9 @@ def test_output_and_error_files(sim: Simulator, session: requests.Session) -> No
     ],
 )
 def test_invalid_input_file_fails_the_batch(
-    sim: Simulator, session: requests.Session, content: bytes, code: str, line: int | None
+    sim: Simulator, key_session: requests.Session, content: bytes, code: str, line: int | None
 ) -> None:
-    batch = run_batch(sim, session, content)
+    batch = run_batch(sim, key_session, content)
 
     assert batch["status"] == "failed"
     assert batch["errors"]["object"] == "list"
@@ -428,9 +404,9 @@ def test_invalid_input_file_fails_the_batch(
     assert batch["request_counts"] == {"total": 0, "completed": 0, "failed": 0}
 
 
-def test_every_bad_line_is_reported(sim: Simulator, session: requests.Session) -> None:
+def test_every_bad_line_is_reported(sim: Simulator, key_session: requests.Session) -> None:
     content = jsonl([chat_line("a")]) + b"oops\n" + jsonl([chat_line("a"), chat_line("b")])
-    batch = run_batch(sim, session, content + b"{}\n")
+    batch = run_batch(sim, key_session, content + b"{}\n")
 
     data = batch["errors"]["data"]
     assert [(e["code"], e["line"], e["param"]) for e in data] == [
@@ -443,26 +419,26 @@ def test_every_bad_line_is_reported(sim: Simulator, session: requests.Session) -
     )
 
 
-def test_batch_outcome_failed_and_expired(sim: Simulator, session: requests.Session) -> None:
+def test_batch_outcome_failed_and_expired(sim: Simulator, key_session: requests.Session) -> None:
     four = jsonl([chat_line(f"t{i}") for i in range(4)])
     sim.batch_step_s = 0
     sim.batch_outcome = "failed"
-    created_while_failing = start_batch(sim, session, four)["id"]
+    created_while_failing = start_batch(sim, key_session, four)["id"]
     sim.batch_outcome = "completed"  # only batches created from now on
-    failed = get_batch(sim, session, created_while_failing)
+    failed = get_batch(sim, key_session, created_while_failing)
     assert failed["status"] == "failed"
     assert failed["errors"] == {"object": "list", "data": [SIMULATED_FAILURE]}
     assert failed["in_progress_at"] is None and failed["failed_at"] is not None
 
     sim.batch_outcome = "expired"
-    expired = run_batch(sim, session, four)
+    expired = run_batch(sim, key_session, four)
     assert expired["status"] == "expired"
     assert expired["expired_at"] >= expired["in_progress_at"]
     assert expired["finalizing_at"] is expired["completed_at"] is None
     assert expired["request_counts"] == {"total": 4, "completed": 2, "failed": 0}
-    output = file_lines(sim, session, expired["output_file_id"])
+    output = file_lines(sim, key_session, expired["output_file_id"])
     assert [line["custom_id"] for line in output] == ["t0", "t1"]
-    leftovers = file_lines(sim, session, expired["error_file_id"])
+    leftovers = file_lines(sim, key_session, expired["error_file_id"])
     assert [line["custom_id"] for line in leftovers] == ["t2", "t3"]
     assert leftovers[0]["response"] is None
     assert leftovers[0]["error"]["code"] == "batch_expired"
@@ -471,41 +447,41 @@ def test_batch_outcome_failed_and_expired(sim: Simulator, session: requests.Sess
         sim.batch_outcome = "cancelled"  # type: ignore[assignment]
 
 
-def test_cancel(sim: Simulator, session: requests.Session) -> None:
+def test_cancel(sim: Simulator, key_session: requests.Session) -> None:
     sim.batch_step_s = 0.2
-    batch_id = start_batch(sim, session, jsonl([chat_line("a")]))["id"]
+    batch_id = start_batch(sim, key_session, jsonl([chat_line("a")]))["id"]
     cancel_url = f"{sim.url}/openai/batches/{batch_id}/cancel"
 
-    cancelling = session.post(cancel_url, params=PARAMS)
+    cancelling = key_session.post(cancel_url, params=PARAMS)
     assert cancelling.status_code == 200, cancelling.text
     assert cancelling.json()["status"] == "cancelling"
     assert cancelling.json()["cancelling_at"] is not None
-    again = session.post(cancel_url, params=PARAMS)
+    again = key_session.post(cancel_url, params=PARAMS)
     assert again.status_code == 200
     assert again.json()["cancelling_at"] == cancelling.json()["cancelling_at"]
     time.sleep(0.25)
-    cancelled = get_batch(sim, session, batch_id)
+    cancelled = get_batch(sim, key_session, batch_id)
     assert cancelled["status"] == "cancelled"
     assert cancelled["cancelled_at"] >= cancelled["cancelling_at"]
     assert cancelled["in_progress_at"] is None  # cancelled while validating
     assert cancelled["request_counts"] == {"total": 0, "completed": 0, "failed": 0}
     assert cancelled["output_file_id"] is None
 
-    too_late = session.post(cancel_url, params=PARAMS)
+    too_late = key_session.post(cancel_url, params=PARAMS)
     assert too_late.status_code == 400
     assert too_late.json()["error"] == {
         "code": "invalid_request",
         "message": f"Batch {batch_id} is cancelled and can no longer be cancelled.",
     }
-    done = run_batch(sim, session, jsonl([chat_line("a")]))
-    finished = session.post(f"{sim.url}/openai/batches/{done['id']}/cancel", params=PARAMS)
+    done = run_batch(sim, key_session, jsonl([chat_line("a")]))
+    finished = key_session.post(f"{sim.url}/openai/batches/{done['id']}/cancel", params=PARAMS)
     assert finished.status_code == 400
     assert "is completed" in finished.json()["error"]["message"]
 
 
-def test_set_batch_status_pins_every_status(sim: Simulator, session: requests.Session) -> None:
+def test_set_batch_status_pins_every_status(sim: Simulator, key_session: requests.Session) -> None:
     sim.batch_step_s = 3600  # never advances on its own during the test
-    batch_id = start_batch(sim, session, jsonl([chat_line("a"), chat_line("b")]))["id"]
+    batch_id = start_batch(sim, key_session, jsonl([chat_line("a"), chat_line("b")]))["id"]
     expected_stamps = {
         "validating": set(),
         "in_progress": {"in_progress_at"},
@@ -518,7 +494,7 @@ def test_set_batch_status_pins_every_status(sim: Simulator, session: requests.Se
     }
     for status, stamps in expected_stamps.items():
         sim.set_batch_status(batch_id, status)
-        batch = get_batch(sim, session, batch_id)
+        batch = get_batch(sim, key_session, batch_id)
         assert batch["status"] == status
         assert {name for name in STATE_TIMESTAMPS if batch[name] is not None} == stamps, status
         has_files = status in ("completed", "expired", "cancelled")
@@ -537,18 +513,12 @@ def test_set_batch_status_pins_every_status(sim: Simulator, session: requests.Se
             assert counts == {"total": 2, "completed": 1, "failed": 0}
         else:
             assert counts["total"] == 2, status
-    time.sleep(0.01)
-    assert get_batch(sim, session, batch_id)["status"] == "cancelled"  # pinned
 
     sim.set_batch_status(batch_id, "Completed")  # the azure spelling works too
-    completed = get_batch(sim, session, batch_id)
-    assert [
-        line["custom_id"] for line in file_lines(sim, session, completed["output_file_id"])
-    ] == [
-        "a",
-        "b",
-    ]
-    bad = run_batch(sim, session, b"{oops\n")
+    completed = get_batch(sim, key_session, batch_id)
+    output = file_lines(sim, key_session, completed["output_file_id"])
+    assert [line["custom_id"] for line in output] == ["a", "b"]
+    bad = run_batch(sim, key_session, b"{oops\n")
     sim.set_batch_status(bad["id"], "failed")  # keeps the validation errors
     assert sim.batches()[-1]["errors"]["data"][0]["code"] == "invalid_json_line"
     with pytest.raises(KeyError):
@@ -557,27 +527,45 @@ def test_set_batch_status_pins_every_status(sim: Simulator, session: requests.Se
         sim.set_batch_status(batch_id, "done")
 
 
-def test_pinned_batch_restarts_on_cancel(sim: Simulator, session: requests.Session) -> None:
+@pytest.mark.parametrize("status", ["validating", "in_progress", "finalizing", "cancelling"])
+def test_a_pinned_batch_does_not_advance(
+    sim: Simulator, key_session: requests.Session, status: str
+) -> None:
+    # With step 0 a batch is due to end at its first read, as the unpinned twin shows.
     sim.batch_step_s = 0
-    batch_id = start_batch(sim, session, jsonl([chat_line("a")]))["id"]
-    sim.set_batch_status(batch_id, "in_progress")
-    assert get_batch(sim, session, batch_id)["status"] == "in_progress"
+    content = jsonl([chat_line("a")])
+    pinned = start_batch(sim, key_session, content)["id"]
+    unpinned = start_batch(sim, key_session, content)["id"]
+    sim.set_batch_status(pinned, status)
 
-    cancel = session.post(f"{sim.url}/openai/batches/{batch_id}/cancel", params=PARAMS)
+    first = get_batch(sim, key_session, pinned)
+    assert get_batch(sim, key_session, unpinned)["status"] == "completed"
+    assert first["status"] == status
+    assert get_batch(sim, key_session, pinned) == first
+    assert sim.batches()[0] == first
+
+
+def test_pinned_batch_restarts_on_cancel(sim: Simulator, key_session: requests.Session) -> None:
+    sim.batch_step_s = 0
+    batch_id = start_batch(sim, key_session, jsonl([chat_line("a")]))["id"]
+    sim.set_batch_status(batch_id, "in_progress")
+    assert get_batch(sim, key_session, batch_id)["status"] == "in_progress"
+
+    cancel = key_session.post(f"{sim.url}/openai/batches/{batch_id}/cancel", params=PARAMS)
     assert cancel.json()["status"] == "cancelling"
-    cancelled = get_batch(sim, session, batch_id)
+    cancelled = get_batch(sim, key_session, batch_id)
     assert cancelled["status"] == "cancelled"
     assert cancelled["request_counts"] == {"total": 1, "completed": 0, "failed": 0}
-    assert file_lines(sim, session, cancelled["output_file_id"]) == []
+    assert file_lines(sim, key_session, cancelled["output_file_id"]) == []
 
 
-def test_azure_format(sim: Simulator, session: requests.Session) -> None:
-    batch_id = start_batch(sim, session, jsonl([chat_line("a")]))["id"]
+def test_azure_format(sim: Simulator, key_session: requests.Session) -> None:
+    batch_id = start_batch(sim, key_session, jsonl([chat_line("a")]))["id"]
     sim.set_batch_status(batch_id, "in_progress")
-    unix = get_batch(sim, session, batch_id)
+    unix = get_batch(sim, key_session, batch_id)
 
     sim.batch_format = "azure"
-    azure = get_batch(sim, session, batch_id)
+    azure = get_batch(sim, key_session, batch_id)
     assert azure["status"] == "InProgress"
     for name in ("created_at", "in_progress_at", "expires_at"):
         assert ISO_UTC.fullmatch(azure[name]), name
@@ -590,7 +578,7 @@ def test_azure_format(sim: Simulator, session: requests.Session) -> None:
         sim.set_batch_status(batch_id, status)
         spelled[status] = sim.batches()[0]["status"]
     sim.set_batch_status(batch_id, "cancelled")
-    spelled["cancelled"] = get_batch(sim, session, batch_id)["status"]
+    spelled["cancelled"] = get_batch(sim, key_session, batch_id)["status"]
     assert list(spelled.values()) == [
         "Validating",
         "Finalizing",
@@ -600,13 +588,13 @@ def test_azure_format(sim: Simulator, session: requests.Session) -> None:
         "Cancelling",
         "Cancelled",
     ]
-    assert session.get(sim.url + "/openai/batches", params=PARAMS).json()["data"][0]["status"] == (
-        "Cancelled"
-    )
+    assert key_session.get(sim.url + "/openai/batches", params=PARAMS).json()["data"][0][
+        "status"
+    ] == ("Cancelled")
 
 
-def test_batch_list(sim: Simulator, session: requests.Session) -> None:
-    empty = session.get(sim.url + "/openai/batches", params=PARAMS).json()
+def test_batch_list(sim: Simulator, key_session: requests.Session) -> None:
+    empty = key_session.get(sim.url + "/openai/batches", params=PARAMS).json()
     assert empty == {
         "object": "list",
         "data": [],
@@ -614,24 +602,24 @@ def test_batch_list(sim: Simulator, session: requests.Session) -> None:
         "last_id": None,
         "has_more": False,
     }
-    first = start_batch(sim, session, jsonl([chat_line("a")]))["id"]
-    second = start_batch(sim, session, jsonl([chat_line("b")]))["id"]
+    first = start_batch(sim, key_session, jsonl([chat_line("a")]))["id"]
+    second = start_batch(sim, key_session, jsonl([chat_line("b")]))["id"]
 
-    listed = session.get(sim.url + "/openai/batches", params=PARAMS).json()
+    listed = key_session.get(sim.url + "/openai/batches", params=PARAMS).json()
     assert [b["id"] for b in listed["data"]] == [second, first]  # newest first
     assert (listed["first_id"], listed["last_id"], listed["has_more"]) == (second, first, False)
     assert [b["id"] for b in sim.batches()] == [first, second]
 
 
-def test_control_api(sim: Simulator, session: requests.Session) -> None:
-    batch_id = start_batch(sim, session, jsonl([chat_line("a")]))["id"]
-    # Plain requests without the session's api-key: the control API needs no credential.
+def test_control_api(sim: Simulator, key_session: requests.Session) -> None:
+    batch_id = start_batch(sim, key_session, jsonl([chat_line("a")]))["id"]
+    # Plain requests without key_session's api-key: the control API needs no credential.
     listed = requests.get(sim.url + "/_sim/batches")
     assert [b["id"] for b in listed.json()] == [batch_id]
     pinned = requests.put(f"{sim.url}/_sim/batches/{batch_id}", json={"status": "completed"})
     assert pinned.status_code == 200, pinned.text
     assert pinned.json()["status"] == "completed"
-    assert get_batch(sim, session, batch_id)["request_counts"]["completed"] == 1
+    assert get_batch(sim, key_session, batch_id)["request_counts"]["completed"] == 1
     unknown = requests.put(sim.url + "/_sim/batches/batch_nope", json={"status": "failed"})
     assert unknown.status_code == 404
     assert unknown.json() == BATCH_NOT_FOUND
@@ -656,15 +644,24 @@ def test_control_api(sim: Simulator, session: requests.Session) -> None:
         )
         assert bad.status_code == 400, bad_value
         assert bad.json()["error"]["code"] == "BadRequest"
+    for step_s, message in (
+        (-1, "step_s must be a finite number >= 0"),
+        ("1", "step_s must be int or float, got str"),
+        (True, "step_s must be int or float, got bool"),
+    ):
+        bad = requests.put(sim.url + "/_sim/batch-settings", json={"step_s": step_s})
+        assert bad.json()["error"]["message"] == message
     for body in ({}, {"outcome": "x"}, ["azure"]):
         assert requests.put(sim.url + "/_sim/batch-settings", json=body).status_code == 400
     assert requests.get(sim.url + "/_sim/batch-settings").json()["outcome"] == "expired"
     assert sim.requests("/_sim") == []  # control calls are not recorded
 
 
-def test_settings_validation_and_reset(sim: Simulator, session: requests.Session) -> None:
+def test_settings_validation_and_reset(sim: Simulator, key_session: requests.Session) -> None:
     with pytest.raises(ValueError, match="batch_step_s must be"):
         Simulator(batch_step_s=-1)
+    with pytest.raises(ValueError, match="batch_step_s must be"):
+        Simulator(batch_step_s=float("inf"))
     with pytest.raises(TypeError):
         sim.batch_step_s = "2"  # type: ignore[assignment]
     with pytest.raises(ValueError, match="batch_format must be one of"):
@@ -674,20 +671,22 @@ def test_settings_validation_and_reset(sim: Simulator, session: requests.Session
         custom.reset()
         assert custom.batch_step_s == 0.5
 
-    start_batch(sim, session, jsonl([chat_line("a")]))
+    start_batch(sim, key_session, jsonl([chat_line("a")]))
     sim.batch_step_s, sim.batch_outcome, sim.batch_format = 0, "failed", "azure"
     sim.reset()
     assert sim.files() == [] and sim.batches() == []
     assert (sim.batch_step_s, sim.batch_outcome, sim.batch_format) == (2.0, "completed", "openai")
-    assert session.get(sim.url + "/openai/files", params=PARAMS).json()["data"] == []
+    assert key_session.get(sim.url + "/openai/files", params=PARAMS).json()["data"] == []
 
 
-def test_pathless_fault_hits_the_batch_routes(sim: Simulator, session: requests.Session) -> None:
+def test_pathless_fault_hits_the_batch_routes(
+    sim: Simulator, key_session: requests.Session
+) -> None:
     sim.add_fault(Fault(status=503, times=2))
 
-    assert session.get(sim.url + "/openai/batches", params=PARAMS).status_code == 503
-    assert upload(sim, session, b"{}\n").status_code == 503
-    assert session.get(sim.url + "/openai/batches", params=PARAMS).status_code == 200
+    assert key_session.get(sim.url + "/openai/batches", params=PARAMS).status_code == 503
+    assert upload(sim, key_session, b"{}\n").status_code == 503
+    assert key_session.get(sim.url + "/openai/batches", params=PARAMS).status_code == 200
     assert [r.response_status for r in sim.requests("/openai/")] == [503, 503, 200]
     assert sim.files() == []
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import requests
 from azure.identity import ManagedIdentityCredential
-from requests.adapters import HTTPAdapter
 
+import local.simulator as simulator_module
 from local.simulator import COGNITIVE_SERVICES_AUDIENCE, Deployment, Fault, Simulator
+from tests.simulator.conftest import fetch_token
 
 ARM_AUDIENCE = "https://management.azure.com"
 ARM_API_VERSION = "2023-05-01"
@@ -28,28 +30,6 @@ MESSAGES = [
     {"role": "system", "content": "You are terse."},
     {"role": "user", "content": "Say hello to the simulator please"},
 ]
-
-
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as pooled:
-        pooled.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=32))
-        yield pooled
-
-
-def fetch_token(
-    sim: Simulator, session: requests.Session, resource: str = COGNITIVE_SERVICES_AUDIENCE
-) -> str:
-    response = session.get(
-        sim.identity_endpoint,
-        params={"api-version": "2019-08-01", "resource": resource},
-        headers={"X-IDENTITY-HEADER": sim.identity_header},
-    )
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["token_type"] == "Bearer"
-    assert isinstance(body["expires_on"], str) and body["expires_on"].isdigit()
-    return str(body["access_token"])
 
 
 def chat(
@@ -221,7 +201,31 @@ def test_embeddings_are_deterministic(sim: Simulator, session: requests.Session)
 
 
 def test_concurrent_clients(session: requests.Session) -> None:
-    with Simulator([Deployment("chat", "gpt-4o")], latency_s=0.05) as sim:
+    # Each answer is held back by the latency; a server that handled one request at a time
+    # would answer the first before reading the second, so all of them arriving while every
+    # one is still pending shows they were served at once.
+    clients = 16
+    start = threading.Barrier(clients, timeout=10)
+    with Simulator([Deployment("chat", "gpt-4o")], latency_s=1.0) as sim:
+
+        def call() -> int:
+            start.wait()
+            return chat(sim, session, key_headers(sim), "chat").status_code
+
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            calls = [pool.submit(call) for _ in range(clients)]
+            while len(recorded := sim.requests()) < clients:
+                assert not any(c.done() for c in calls), "a request ended before all arrived"
+                assert all(r.response_status is None for r in recorded), "answered too soon"
+                time.sleep(0.005)
+            assert all(r.response_status is None for r in recorded), "answered too soon"
+            statuses = [c.result() for c in calls]
+        assert statuses == [200] * clients
+        assert [r.response_status for r in sim.requests()] == [200] * clients
+
+        # Many more requests than connections in the client's pool, all answered.
+        sim.clear()
+        sim.latency_s = 0.05
         with ThreadPoolExecutor(max_workers=32) as pool:
             statuses = list(
                 pool.map(
@@ -257,6 +261,53 @@ def test_control_api(sim: Simulator, session: requests.Session) -> None:
     sim.reset()
     assert sim.latency_s == 0.0
     assert [d.name for d in sim.deployments][0] == "gpt-4o"
+
+
+def test_request_logs_keep_the_latest_requests(
+    session: requests.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert simulator_module.REQUEST_LOG_MAX == 10_000
+    monkeypatch.setattr(simulator_module, "REQUEST_LOG_MAX", 3)
+    with Simulator() as small:
+        arm_token = fetch_token(small, session, ARM_AUDIENCE)
+        for index in range(5):
+            chat(small, session, key_headers(small), max_tokens=index + 1)
+            fetch_token(small, session, f"https://resource-{index}")
+            correlation = {"x-ms-correlation-request-id": f"call-{index}"}
+            list_page(session, small.arm_deployments_url, arm_token, headers=correlation)
+
+        assert [r.json()["max_tokens"] for r in small.requests()] == [3, 4, 5]
+        assert [r.query["resource"] for r in small.token_requests()] == [
+            f"https://resource-{index}" for index in (2, 3, 4)
+        ]
+        arm_calls = [r.headers["x-ms-correlation-request-id"] for r in small.arm_requests()]
+        assert arm_calls == ["call-2", "call-3", "call-4"]
+        small.clear()
+        assert small.requests() == small.token_requests() == small.arm_requests() == []
+
+
+def test_constructor_checks_latency_like_the_setter() -> None:
+    with pytest.raises(TypeError, match="latency_s must be int or float, got str"):
+        Simulator(latency_s="1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="latency_s must be >= 0"):
+        Simulator(latency_s=-1)
+    latency = Simulator(latency_s=1).latency_s
+    assert latency == 1.0 and isinstance(latency, float)
+
+
+def test_cli_defaults_are_the_constructors() -> None:
+    args = simulator_module._parse_args([])
+    default = Simulator()
+    assert (args.host, args.api_key, args.identity_header, args.latency_s) == (
+        default.host,
+        default.api_key,
+        default.identity_header,
+        default.latency_s,
+    )
+    assert (args.arm_page_size, args.batch_step_s) == (
+        default.arm_page_size,
+        default.batch_step_s,
+    )
 
 
 def managed_identity(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> ManagedIdentityCredential:
