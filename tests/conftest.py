@@ -6,6 +6,10 @@
 - `sim`: the local Azure simulator (real sockets), reset before each test.
 - `app_env`: the settings that point the app at the simulator and Azurite, as in `make run`;
   each test gets a table of its own so tests never see each other's definitions.
+- `registry_table`, `seed_definition`, `entities`: that table, created empty; seeding it; reading
+  it back.
+- `seeded`: the world the bad-input properties of both tiers assume (`tests/strategies.py`).
+- `azure_embedding`: the vector the simulator answers for a text, asked for directly.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
-from azure.data.tables import TableClient, TableServiceClient
+import requests
+from azure.data.tables import TableClient, TableEntity, TableServiceClient
 
 from local.azurite import Azurite, AzuriteError
 from local.simulator import Simulator
@@ -105,8 +111,39 @@ def registry_table(azurite: Azurite, table_name: str) -> Iterator[TableClient]:
     service.delete_table(table_name)
 
 
+@pytest.fixture
+def seeded(sim: Simulator, registry_table: TableClient, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The world the bad-input oracles assume (`strategies.seed_world`), and MAX_REQUEST_BYTES
+    low enough for a body of a few KB to exceed it. Returns the uploaded batch input file's id."""
+    from tests import strategies  # here, not at the top: strategies imports this module
+
+    monkeypatch.setenv("MAX_REQUEST_BYTES", str(strategies.BODY_LIMIT))
+    return strategies.seed_world(sim, registry_table)
+
+
 def seed_definition(table: TableClient, external_id: str, **properties: object) -> None:
     entity: dict[str, object] = {"PartitionKey": ACCOUNT, "RowKey": external_id}
     for name, value in properties.items():
         entity[name] = json.dumps(value) if name == "Attributes" else value
     table.upsert_entity(entity)
+
+
+def entities(table: TableClient) -> dict[str, TableEntity]:
+    """The account's registry entities, by External Id (RowKey)."""
+    query = table.query_entities("PartitionKey eq @pk", parameters={"pk": ACCOUNT})
+    return {entity["RowKey"]: entity for entity in query}
+
+
+def azure_embedding(sim: Simulator, deployment: str, text: str) -> list[float]:
+    """The vector Azure (the simulator) answers for `text`, asked directly with its API key.
+    The call is recorded like the app's: make it after checking `sim.requests()`."""
+    response = requests.post(
+        f"{sim.url}/openai/deployments/{quote(deployment, safe='')}/embeddings",
+        params={"api-version": "2024-10-21"},
+        headers={"api-key": sim.api_key},
+        json={"input": text},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    vector: list[float] = response.json()["data"][0]["embedding"]
+    return vector

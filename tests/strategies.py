@@ -26,7 +26,7 @@ from hypothesis import event
 from hypothesis import strategies as st
 
 from local.simulator import BATCH_COMPLETION_WINDOW, BATCH_ENDPOINTS, Simulator
-from tests.conftest import seed_definition
+from tests.conftest import azure_embedding, seed_definition
 
 # --- the world the properties run in --------------------------------------------------------
 
@@ -39,6 +39,15 @@ SERVED_EMBEDDING = {"text-embedding-3-small": 1536}
 # Registry entities the run properties seed (External Id -> JobType); gpt-4o-mini has none, so
 # an embedding run on it legitimately reaches Azure, which refuses it.
 SEEDED = {"gpt-4o": JOB_CHAT, "text-embedding-3-small": JOB_EMBEDDING, "gpt-4o::batch": JOB_BATCH}
+# The registry the jobs properties list (their `discovered` fixtures): a discovery of the
+# simulator's deployments, then one without gpt-4o-mini (External Id -> job type, retired).
+DISCOVERED = {
+    "gpt-4o": (JOB_CHAT, False),
+    "gpt-4o::batch": (JOB_BATCH, False),
+    "gpt-4o-mini": (JOB_CHAT, True),
+    "gpt-4o-mini::batch": (JOB_BATCH, True),
+    "text-embedding-3-small": (JOB_EMBEDDING, False),
+}
 # MAX_REQUEST_BYTES for the body properties; bodies go a little over it. Deep nesting must fit
 # under it: Hypothesis runs examples with the recursion limit raised to about 2,000 frames above
 # the test, so only nesting deeper than that shows what 1,000 levels do in a plain process.
@@ -647,7 +656,7 @@ def wrong_model(external_id: str, job: str) -> bool:
 # --- chat ----------------------------------------------------------------------------------
 
 
-def expect_chat(name: str, raw: bytes, limit: int) -> Expected:
+def expect_chat(name: str, raw: bytes, limit: int = BODY_LIMIT) -> Expected:
     if not valid_name(name):
         return refuse(400, "InvalidDeploymentName", None)
     failed = f"{name}#sync#Failed"
@@ -757,7 +766,7 @@ def _one_call(sim: Simulator, path: str) -> list[Any]:
 # --- embedding -----------------------------------------------------------------------------
 
 
-def expect_embedding(name: str, raw: bytes, limit: int) -> Expected:
+def expect_embedding(name: str, raw: bytes, limit: int = BODY_LIMIT) -> Expected:
     if not valid_name(name):
         return refuse(400, "InvalidDeploymentName", None)
     failed = f"{name}#sync#Failed"
@@ -790,6 +799,7 @@ def check_embedding_run(name: str, obj: dict[str, Any], answer: Answer, sim: Sim
         assert all(isinstance(x, float) for x in body["embedding"])
         assert isinstance(body["prompt_tokens"], int) and isinstance(body["total_tokens"], int)
         assert body["request_id"] == call.response_headers["apim-request-id"]
+        assert body["embedding"] == azure_embedding(sim, name, obj["input"])  # Azure's own
     else:
         _check_not_served(name, answer, embedding=True)
 
@@ -797,7 +807,9 @@ def check_embedding_run(name: str, obj: dict[str, Any], answer: Answer, sim: Sim
 # --- batch ---------------------------------------------------------------------------------
 
 
-def expect_batch(external_id: str, raw: bytes, limit: int, known_file: str) -> Expected:
+def expect_batch(
+    external_id: str, raw: bytes, known_file: str, limit: int = BODY_LIMIT
+) -> Expected:
     name = external_id.removesuffix("::batch")
     if not valid_name(name):
         return refuse(400, "InvalidDeploymentName", None)
@@ -942,9 +954,14 @@ def check_jobs(
     body = answer.body
     assert answer.status == 200 and set(body) == {"count", "jobs"}, body
     assert body["count"] == len(body["jobs"])
-    for job in body["jobs"]:
-        assert job_type is None or job["job_type"] == job_type
-        assert not job["retired"] or (include_retired or "").lower() == "true"
+    with_retired = (include_retired or "").lower() == "true"  # 'TRUE' too, when it lists
+    expected = sorted(
+        (external_id, kind, retired)
+        for external_id, (kind, retired) in DISCOVERED.items()
+        if (job_type is None or kind == job_type) and (with_retired or not retired)
+    )
+    listed = sorted((job["external_id"], job["job_type"], job["retired"]) for job in body["jobs"])
+    assert listed == expected, (job_type, include_retired)
 
 
 def check_health(answer: Answer, sim: Simulator, secrets: tuple[str, ...]) -> None:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import azure.functions as func
 
 import function_app
+from local.simulator import RecordedRequest, Simulator
 
 Body = bytes | dict[str, Any] | None
 
@@ -50,11 +51,12 @@ def invoke(
 
 
 def run(name: str, route: str, deployment: str, body: Body, **kwargs: Any) -> Reply:
-    """POST to a run function whose route is `{route}/{deployment}`."""
+    """POST to a run function whose route is `{route}/{deployment}` (any string: a lone
+    surrogate goes into the URL as its raw bytes)."""
     return invoke(
         name,
         "POST",
-        f"{route}/{quote(deployment, safe='')}",
+        f"{route}/{quote(deployment, safe='', errors='surrogatepass')}",
         route_params={"deployment": deployment},
         body=body,
         **kwargs,
@@ -77,7 +79,27 @@ def status(run_id: str, **kwargs: Any) -> Reply:
     return invoke(
         "run_status",
         "GET",
-        f"status/{quote(run_id, safe='')}",
+        f"status/{quote(run_id, safe='', errors='surrogatepass')}",
         route_params={"run_id": run_id},
         **kwargs,
     )
+
+
+def assert_failed(reply: Reply, status: int, code: str, run_id: str | None) -> None:
+    """A failed run: its HTTP status, `error.code` and `run_id`, and no stack trace."""
+    assert (reply.status, reply.body["error"]["code"]) == (status, code), reply.body
+    assert reply.body["status"] == "Failed"
+    assert reply.body["run_id"] == run_id
+    assert "Traceback" not in str(reply.body)
+
+
+def assert_no_call_to_azure(sim: Simulator) -> None:
+    """Nothing reached Azure: no data-plane or ARM request, no token request."""
+    assert sim.requests() == [] and sim.arm_requests() == [] and sim.token_requests() == []
+
+
+def only_call(sim: Simulator) -> RecordedRequest:
+    """The one data-plane request the app sent."""
+    calls = sim.requests()
+    assert len(calls) == 1, [(c.method, c.path) for c in calls]
+    return calls[0]

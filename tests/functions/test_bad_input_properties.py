@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
-from urllib.parse import quote
+from functools import partial
 
 import pytest
 from azure.data.tables import TableClient
@@ -23,7 +22,7 @@ from hypothesis import strategies as st
 from local.simulator import Simulator
 from tests import strategies as s
 from tests.conftest import IDENTITY_HEADER
-from tests.functions.helpers import Reply, invoke
+from tests.functions.helpers import Reply, chat, embed, invoke, status, submit_batch
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -37,46 +36,11 @@ fast = settings(
 )
 
 
-def segment(value: str) -> str:
-    # `helpers.run` quotes strictly; a lone surrogate goes into the URL as its raw bytes
-    return quote(value, safe="", errors="surrogatepass")
-
-
-Caller = Callable[[str, "bytes | dict[str, Any]"], Reply]
-
-
-def runner(function: str, route: str) -> Caller:
-    """`helpers.chat` and friends, for any route parameter."""
-
-    def call(name: str, body: bytes | dict[str, Any]) -> Reply:
-        path = f"{route}/{segment(name)}"
-        return invoke(function, "POST", path, route_params={"deployment": name}, body=body)
-
-    return call
-
-
-chat = runner("chat_run", "chat")
-embed = runner("embedding_run", "embeddings")
-submit_batch = runner("batch_run", "batches")
-
-
-def status(run_id: str, params: dict[str, str]) -> Reply:
-    route_params = {"run_id": run_id}
-    return invoke(
-        "run_status", "GET", f"status/{segment(run_id)}", route_params=route_params, params=params
-    )
+Caller = Callable[[str, bytes], Reply]
 
 
 def answer(reply: Reply) -> s.Answer:
     return s.Answer(reply.status, reply.body, json.dumps(reply.body, ensure_ascii=False))
-
-
-@pytest.fixture
-def seeded(sim: Simulator, registry_table: TableClient, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The world the oracles assume (`strategies.seed_world`), and MAX_REQUEST_BYTES low enough
-    for a body of a few KB to exceed it. Returns the uploaded batch input file's id."""
-    monkeypatch.setenv("MAX_REQUEST_BYTES", str(s.BODY_LIMIT))
-    return s.seed_world(sim, registry_table)
 
 
 Oracle = Callable[[str, bytes], s.Expected]
@@ -94,20 +58,16 @@ def run_property(
 # --- chat_run -------------------------------------------------------------------------------
 
 
-def chat_oracle(name: str, raw: bytes) -> s.Expected:
-    return s.expect_chat(name, raw, s.BODY_LIMIT)
-
-
 @fast
 @given(name=s.deployment_names(), body=s.bodies(s.chat_fields))
 def test_chat_any_deployment_name(sim, seeded, name, body):
-    run_property(sim, chat, chat_oracle, name, body, seeded)
+    run_property(sim, chat, s.expect_chat, name, body, seeded)
 
 
 @fast
 @given(name=s.plausible_names(), body=s.bodies(s.chat_fields))
 def test_chat_any_body(sim, seeded, name, body):
-    run_property(sim, chat, chat_oracle, name, body, seeded)
+    run_property(sim, chat, s.expect_chat, name, body, seeded)
 
 
 @fast
@@ -116,26 +76,22 @@ def test_chat_any_valid_body_is_a_run(sim, seeded, name, obj):
     sim.clear()
     reply = chat(name, obj)
     assert reply.status == 200, reply.body
-    s.verify(chat_oracle(name, s.Body(obj).encode()), answer(reply), sim, None)
+    s.verify(s.expect_chat(name, s.Body(obj).encode()), answer(reply), sim, None)
 
 
 # --- embedding_run --------------------------------------------------------------------------
 
 
-def embedding_oracle(name: str, raw: bytes) -> s.Expected:
-    return s.expect_embedding(name, raw, s.BODY_LIMIT)
-
-
 @fast
 @given(name=s.deployment_names(), body=s.bodies(s.embedding_fields))
 def test_embedding_any_deployment_name(sim, seeded, name, body):
-    run_property(sim, embed, embedding_oracle, name, body, seeded)
+    run_property(sim, embed, s.expect_embedding, name, body, seeded)
 
 
 @fast
 @given(name=s.plausible_names(), body=s.bodies(s.embedding_fields))
 def test_embedding_any_body(sim, seeded, name, body):
-    run_property(sim, embed, embedding_oracle, name, body, seeded)
+    run_property(sim, embed, s.expect_embedding, name, body, seeded)
 
 
 @fast
@@ -145,7 +101,7 @@ def test_embedding_any_valid_body_is_a_run(sim, seeded, obj):
     reply = embed("text-embedding-3-small", obj)
     assert reply.status == 200, reply.body
     raw = s.Body(obj).encode()
-    s.verify(embedding_oracle("text-embedding-3-small", raw), answer(reply), sim, None)
+    s.verify(s.expect_embedding("text-embedding-3-small", raw), answer(reply), sim, None)
 
 
 # --- batch_run ------------------------------------------------------------------------------
@@ -154,18 +110,14 @@ def test_embedding_any_valid_body_is_a_run(sim, seeded, obj):
 @fast
 @given(name=s.deployment_names(batch=True), body=s.bodies(s.batch_fields))
 def test_batch_any_deployment_name(sim, seeded, name, body):
-    def oracle(name: str, raw: bytes) -> s.Expected:
-        return s.expect_batch(name, raw, s.BODY_LIMIT, seeded)
-
+    oracle = partial(s.expect_batch, known_file=seeded)
     run_property(sim, submit_batch, oracle, name, body, seeded)
 
 
 @fast
 @given(name=s.plausible_names(batch=True), body=s.bodies(s.batch_fields))
 def test_batch_any_body(sim, seeded, name, body):
-    def oracle(name: str, raw: bytes) -> s.Expected:
-        return s.expect_batch(name, raw, s.BODY_LIMIT, seeded)
-
+    oracle = partial(s.expect_batch, known_file=seeded)
     run_property(sim, submit_batch, oracle, name, body, seeded)
 
 
@@ -173,7 +125,7 @@ def test_batch_any_body(sim, seeded, name, body):
 
 
 @pytest.fixture
-def known_batch(sim: Simulator, seeded: str) -> str:
+def known_batch(seeded: str) -> str:
     reply = submit_batch("gpt-4o", {"input_file_id": seeded})
     assert reply.status == 202, reply.body
     return str(reply.body["run_id"])
@@ -213,6 +165,19 @@ def test_jobs_any_query(sim, discovered, job_type, include_retired, marker):
     params = query(job_type=job_type, include_retired=include_retired)
     reply = invoke("jobs_list", "GET", "jobs", params=params)
     s.verify(s.expect_jobs(job_type, include_retired), answer(reply), sim, marker)
+
+
+@fast
+@given(
+    job_type=st.sampled_from([None, *s.JOB_TYPES]),
+    include_retired=st.sampled_from([None, "true", "false"]),
+)
+def test_jobs_any_valid_query_lists_the_registry(sim, discovered, job_type, include_retired):
+    sim.clear()
+    params = query(job_type=job_type, include_retired=include_retired)
+    reply = invoke("jobs_list", "GET", "jobs", params=params)
+    assert reply.status == 200, reply.body
+    s.verify(s.expect_jobs(job_type, include_retired), answer(reply), sim, None)
 
 
 extra_params = st.dictionaries(

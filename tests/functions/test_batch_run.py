@@ -11,7 +11,13 @@ import pytest
 
 from local.simulator import Fault
 from tests.conftest import seed_definition
-from tests.functions.helpers import status, submit_batch
+from tests.functions.helpers import (
+    assert_failed,
+    assert_no_call_to_azure,
+    only_call,
+    status,
+    submit_batch,
+)
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -27,22 +33,6 @@ LINE = (
 def file_id(sim) -> str:
     content = "\n".join(LINE % (i, i) for i in range(3)).encode()
     return str(sim.upload_file(content, "input.jsonl"))
-
-
-def only_call(sim):
-    calls = sim.requests()
-    assert len(calls) == 1, [(c.method, c.path) for c in calls]
-    return calls[0]
-
-
-def assert_no_call_to_azure(sim):
-    assert sim.requests() == [] and sim.token_requests() == []
-
-
-def assert_failed(reply, status_code, code, run_id=None):
-    assert (reply.status, reply.body["error"]["code"]) == (status_code, code), reply.body
-    assert reply.body["status"] == "Failed"
-    assert reply.body["run_id"] == run_id
 
 
 def submitted(sim, reply):
@@ -190,7 +180,7 @@ def test_behind_a_gateway_a_key_it_added_as_a_header_stays_out_of_the_url(
 
 def test_a_missing_input_file_is_400_with_no_call_to_azure(sim):
     reply = submit_batch("gpt-4o", {})
-    assert_failed(reply, 400, "InvalidRequest")
+    assert_failed(reply, 400, "InvalidRequest", run_id=None)
     assert reply.body["error"]["details"][0]["field"] == "input_file_id"
     assert "OpenAI Input File ID" in reply.body["error"]["message"]
     assert_no_call_to_azure(sim)
@@ -207,14 +197,14 @@ def test_a_missing_input_file_is_400_with_no_call_to_azure(sim):
 )
 def test_bad_batch_parameters_are_400_with_no_call_to_azure(sim, body, field):
     reply = submit_batch("gpt-4o", body)
-    assert_failed(reply, 400, "InvalidRequest")
+    assert_failed(reply, 400, "InvalidRequest", run_id=None)
     assert [d["field"] for d in reply.body["error"]["details"]] == [field]
     assert_no_call_to_azure(sim)
 
 
 @pytest.mark.parametrize("raw", [b"", b"[]", b"{", b"\xff"])
 def test_a_body_that_is_not_a_json_object_is_400(sim, raw):
-    assert_failed(submit_batch("gpt-4o", raw), 400, "InvalidRequest")
+    assert_failed(submit_batch("gpt-4o", raw), 400, "InvalidRequest", run_id=None)
     assert_no_call_to_azure(sim)
 
 
@@ -223,7 +213,7 @@ def test_a_body_that_is_not_a_json_object_is_400(sim, raw):
 )
 def test_bad_external_ids_are_400(sim, name):
     reply = submit_batch(name, {"input_file_id": "file-1"})
-    assert_failed(reply, 400, "InvalidDeploymentName")
+    assert_failed(reply, 400, "InvalidDeploymentName", run_id=None)
     assert_no_call_to_azure(sim)
 
 
@@ -235,30 +225,26 @@ def test_a_batch_on_an_embedding_model_is_422_invalid_input_model(sim, registry_
         ModelName="text-embedding-3-small",
     )
     reply = submit_batch("text-embedding-3-small::batch", {"input_file_id": "file-1"})
-    assert_failed(reply, 422, "InvalidInputModel")
+    assert_failed(reply, 422, "InvalidInputModel", run_id=None)
     assert "embedding model" in reply.body["error"]["message"]
     assert_no_call_to_azure(sim)
 
 
 def test_a_batch_definition_typed_embedding_is_422_too(sim, registry_table):
     seed_definition(registry_table, "odd::batch", JobType="Azure OpenAI Embedding")
-    assert_failed(submit_batch("odd", {"input_file_id": "file-1"}), 422, "InvalidInputModel")
+    assert_failed(
+        submit_batch("odd", {"input_file_id": "file-1"}), 422, "InvalidInputModel", run_id=None
+    )
     assert_no_call_to_azure(sim)
 
 
-def test_an_unknown_input_file_is_azures_422(sim):
+def test_an_unknown_input_file_is_azures_422():
     reply = submit_batch("gpt-4o", {"input_file_id": "file-doesnotexist"})
-    assert reply.status == 422, reply.body
-    assert reply.body["status"] == "Failed"
+    assert_failed(reply, 422, "invalid_request", run_id=None)
     assert reply.body["upstream_status"] == 400
-    assert reply.body["error"]["code"] == "invalid_request"
 
 
 # --- polling -------------------------------------------------------------------------------
-
-
-def poll(batch_id, **kwargs):
-    return status(batch_id, **kwargs)
 
 
 @pytest.fixture
@@ -272,7 +258,7 @@ def batch_id(sim, file_id) -> str:
 @pytest.mark.parametrize("state", ["validating", "in_progress", "finalizing", "cancelling"])
 def test_running_states_are_202_with_a_status_query_url(sim, batch_id, state):
     sim.set_batch_status(batch_id, state)
-    reply = poll(batch_id, params={"deployment": "gpt-4o", "code": "k"})
+    reply = status(batch_id, params={"deployment": "gpt-4o", "code": "k"})
     call = only_call(sim)
     assert (call.method, call.raw_path, call.query) == (
         "GET",
@@ -293,7 +279,7 @@ def test_running_states_are_202_with_a_status_query_url(sim, batch_id, state):
 def test_completed_is_200_success_with_the_outputs(sim, batch_id):
     sim.set_batch_status(batch_id, "completed")
     (batch,) = sim.batches()
-    reply = poll(batch_id)
+    reply = status(batch_id)
     assert reply.status == 200, reply.body
     body = reply.body
     assert body["status"] == "Success" and body["batch_status"] == "completed"
@@ -322,7 +308,7 @@ def test_completed_is_200_success_with_the_outputs(sim, batch_id):
 def test_terminal_failures_are_422_with_azures_errors(sim, batch_id, state, code):
     sim.set_batch_status(batch_id, state)
     (batch,) = sim.batches()
-    reply = poll(batch_id)
+    reply = status(batch_id)
     assert_failed(reply, 422, code, run_id=batch_id)
     assert reply.body["batch_status"] == state
     assert reply.body["error"]["errors"] == ((batch["errors"] or {}).get("data") or [])
@@ -336,11 +322,11 @@ def test_azures_other_format_pascal_case_and_iso_times_reads_the_same(sim, batch
     sim.batch_format = "azure"
     sim.set_batch_status(batch_id, "in_progress")
     assert sim.batches()[0]["status"] == "InProgress"
-    running = poll(batch_id)
+    running = status(batch_id)
     assert (running.status, running.body["batch_status"]) == (202, "in_progress")
     sim.set_batch_status(batch_id, "completed")
     (batch,) = sim.batches()
-    done = poll(batch_id)
+    done = status(batch_id)
     assert (done.status, done.body["batch_status"]) == (200, "completed")
     assert done.body["start_time"] == batch["created_at"]
     assert done.body["end_time"] == batch["completed_at"]
@@ -353,7 +339,7 @@ def test_the_whole_life_of_a_batch_on_the_simulators_clock(sim, file_id):
     seen = [(reply.status, reply.body["batch_status"])]
     batch_id = reply.body["run_id"]
     for _ in range(200):
-        answer = poll(batch_id, params={"deployment": "gpt-4o", "code": "k"})
+        answer = status(batch_id, params={"deployment": "gpt-4o", "code": "k"})
         if (answer.status, answer.body["batch_status"]) != seen[-1]:
             seen.append((answer.status, answer.body["batch_status"]))
         if answer.status != 202:
@@ -369,15 +355,15 @@ def test_the_whole_life_of_a_batch_on_the_simulators_clock(sim, file_id):
     assert answer.body["request_counts_completed"] == 3
 
 
-def test_an_unknown_batch_is_404(sim):
-    reply = poll("batch_00000000-0000-0000-0000-000000000000")
+def test_an_unknown_batch_is_404():
+    reply = status("batch_00000000-0000-0000-0000-000000000000")
     assert_failed(reply, 404, "BatchNotFound", run_id="batch_00000000-0000-0000-0000-000000000000")
     assert reply.body["upstream_status"] == 404
 
 
 def test_a_bad_deployment_in_the_poll_query_is_400(sim, batch_id):
-    reply = poll(batch_id, params={"deployment": "../x"})
-    assert_failed(reply, 400, "InvalidDeploymentName")
+    reply = status(batch_id, params={"deployment": "../x"})
+    assert_failed(reply, 400, "InvalidDeploymentName", run_id=None)
     assert_no_call_to_azure(sim)
 
 
@@ -387,21 +373,21 @@ def test_a_poll_survives_a_dropped_connection_and_a_timeout_since_get_is_safe(
     monkeypatch.setenv("AOAI_TIMEOUT_S", "0.3")
     sim.add_fault(Fault(method="GET", drop=True))
     sim.add_fault(Fault(method="GET", delay_s=1.0))
-    reply = poll(batch_id)
+    reply = status(batch_id)
     assert reply.status == 202, reply.body
     assert len(sim.requests()) == 3
 
 
 def test_a_poll_against_a_failing_azure_is_502_after_its_attempts(sim, batch_id):
     sim.add_fault(Fault(method="GET", status=500, times=None))
-    reply = poll(batch_id)
+    reply = status(batch_id)
     assert_failed(reply, 502, "UpstreamUnavailable", run_id=batch_id)
     assert len(sim.requests()) == 3
 
 
 def test_a_poll_answer_without_a_status_is_502(sim, batch_id):
     sim.add_fault(Fault(method="GET", status=200, body={"id": batch_id}))
-    assert_failed(poll(batch_id), 502, "UpstreamBadResponse", run_id=batch_id)
+    assert_failed(status(batch_id), 502, "UpstreamBadResponse", run_id=batch_id)
 
 
 def test_batch_logs_carry_ids_but_never_the_key(sim, file_id, caplog):
@@ -409,7 +395,7 @@ def test_batch_logs_carry_ids_but_never_the_key(sim, file_id, caplog):
     reply = submit_batch("gpt-4o", {"input_file_id": file_id}, params={"code": "secret-key-77"})
     batch_id = reply.body["run_id"]
     sim.set_batch_status(batch_id, "failed")
-    failed = poll(batch_id, params={"deployment": "gpt-4o", "code": "secret-key-77"})
+    failed = status(batch_id, params={"deployment": "gpt-4o", "code": "secret-key-77"})
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "secret-key-77" not in text
     (submit_line,) = [m for m in text.splitlines() if "batch run succeeded" in m]

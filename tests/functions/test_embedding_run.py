@@ -7,23 +7,14 @@ import logging
 import pytest
 
 from local.simulator import Deployment, Fault
-from tests.conftest import seed_definition
-from tests.functions.helpers import chat, embed
+from tests.conftest import azure_embedding, seed_definition
+from tests.functions.helpers import assert_failed, assert_no_call_to_azure, chat, embed
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
 EMBEDDING = "text-embedding-3-small"
 PATH = f"/openai/deployments/{EMBEDDING}/embeddings"
-
-
-def assert_failed(reply, status, code, run_id=f"{EMBEDDING}#sync#Failed"):
-    assert (reply.status, reply.body["error"]["code"]) == (status, code), reply.body
-    assert reply.body["status"] == "Failed"
-    assert reply.body["run_id"] == run_id
-
-
-def assert_no_call_to_azure(sim):
-    assert sim.requests() == [] and sim.token_requests() == []
+FAILED = f"{EMBEDDING}#sync#Failed"
 
 
 def test_success_sends_exactly_the_input_and_returns_the_vector(sim):
@@ -36,8 +27,7 @@ def test_success_sends_exactly_the_input_and_returns_the_vector(sim):
     assert call.json() == {"input": "The quick brown fox"}
 
     assert reply.status == 200, reply.body
-    answer = sim.requests()[0]
-    assert answer.response_status == 200
+    assert call.response_status == 200
     body = reply.body
     assert body["run_id"] == f"{EMBEDDING}#sync#Success"
     assert body["status"] == "Success"
@@ -46,14 +36,16 @@ def test_success_sends_exactly_the_input_and_returns_the_vector(sim):
     assert body["prompt_tokens"] == 4 and body["total_tokens"] == 4
     assert body["deployment"] == EMBEDDING
     assert body["model"] == "text-embedding-3-small"
-    assert body["request_id"] == answer.response_headers["apim-request-id"]
+    assert body["request_id"] == call.response_headers["apim-request-id"]
+    assert body["embedding"] == azure_embedding(sim, EMBEDDING, "The quick brown fox")
 
 
 def test_the_vector_is_azures_own_answer(sim):
     first = embed(EMBEDDING, {"input": "same text"}).body["embedding"]
-    again = embed(EMBEDDING, {"input": "same text"}).body["embedding"]
     other = embed(EMBEDDING, {"input": "other text"}).body["embedding"]
-    assert first == again and first != other
+    assert first == azure_embedding(sim, EMBEDDING, "same text")
+    assert other == azure_embedding(sim, EMBEDDING, "other text")
+    assert first != other
 
 
 def test_dimension_follows_the_deployment(sim):
@@ -63,6 +55,7 @@ def test_dimension_follows_the_deployment(sim):
     ]
     reply = embed("emb-large", {"input": "x"})
     assert reply.status == 200 and len(reply.body["embedding"]) == 3072
+    assert reply.body["embedding"] == azure_embedding(sim, "emb-large", "x")
 
 
 def test_deployment_name_attribute_overrides_the_deployment_called(sim, registry_table):
@@ -87,7 +80,7 @@ def test_embedding_on_a_chat_model_is_422_invalid_input_model(sim, registry_tabl
     assert_no_call_to_azure(sim)
 
 
-def test_chat_still_runs_on_a_chat_definition_and_embedding_on_its_own(sim, registry_table):
+def test_chat_still_runs_on_a_chat_definition_and_embedding_on_its_own(registry_table):
     seed_definition(registry_table, "gpt-4o", JobType="Azure OpenAI Chat Completion")
     seed_definition(registry_table, EMBEDDING, JobType="Azure OpenAI Embedding")
     assert chat("gpt-4o", {"user_prompt": "u"}).status == 200
@@ -109,14 +102,14 @@ def test_chat_still_runs_on_a_chat_definition_and_embedding_on_its_own(sim, regi
 )
 def test_bad_input_is_400_naming_the_field_with_no_call_to_azure(sim, body):
     reply = embed(EMBEDDING, body)
-    assert_failed(reply, 400, "InvalidRequest")
+    assert_failed(reply, 400, "InvalidRequest", run_id=FAILED)
     assert [d["field"] for d in reply.body["error"]["details"]] == ["input"]
     assert_no_call_to_azure(sim)
 
 
 @pytest.mark.parametrize("raw", [b"", b"[]", b"not json", b"\xff\xfe"])
 def test_body_not_a_json_object_is_400(sim, raw):
-    assert_failed(embed(EMBEDDING, raw), 400, "InvalidRequest")
+    assert_failed(embed(EMBEDDING, raw), 400, "InvalidRequest", run_id=FAILED)
     assert_no_call_to_azure(sim)
 
 
@@ -129,16 +122,16 @@ def test_bad_deployment_names_are_400(sim, name):
 def test_oversized_body_is_413(sim, monkeypatch):
     monkeypatch.setenv("MAX_REQUEST_BYTES", "100")
     reply = embed(EMBEDDING, {"input": "x" * 200})
-    assert_failed(reply, 413, "PayloadTooLarge")
+    assert_failed(reply, 413, "PayloadTooLarge", run_id=FAILED)
     assert_no_call_to_azure(sim)
 
 
-def test_unknown_deployment_is_404(sim):
+def test_unknown_deployment_is_404():
     reply = embed("nope", {"input": "x"})
     assert_failed(reply, 404, "DeploymentNotFound", run_id="nope#sync#Failed")
 
 
-def test_azure_refusing_the_operation_is_422_with_its_code(sim):
+def test_azure_refusing_the_operation_is_422_with_its_code():
     # No registry entry: Azure itself says a chat model cannot embed.
     reply = embed("gpt-4o", {"input": "x"})
     assert_failed(reply, 422, "OperationNotSupported", run_id="gpt-4o#sync#Failed")
@@ -155,11 +148,11 @@ def test_throttling_is_retried(sim):
 def test_an_answer_without_data_is_502_bad_response(sim):
     sim.add_fault(Fault(status=200, body={"object": "list", "data": [], "usage": {}}))
     reply = embed(EMBEDDING, {"input": "x"})
-    assert_failed(reply, 502, "UpstreamBadResponse")
+    assert_failed(reply, 502, "UpstreamBadResponse", run_id=FAILED)
     assert "data" in reply.body["error"]["message"]
 
 
-def test_logs_carry_the_facts_but_not_the_input_or_vector(sim, caplog):
+def test_logs_carry_the_facts_but_not_the_input_or_vector(caplog):
     caplog.set_level(logging.DEBUG)
     secret = "confidential-input-9931"
     reply = embed(EMBEDDING, {"input": secret})

@@ -13,7 +13,7 @@ import pytest
 import function_app
 from local.host import indexed_functions
 from tests.conftest import ROOT
-from tests.functions.helpers import invoke, status
+from tests.functions.helpers import assert_no_call_to_azure, invoke, status
 
 
 @pytest.mark.usefixtures("app_env")
@@ -26,7 +26,7 @@ def test_success_run_id_decodes_locally(sim):
         "deployment": "gpt-4o",
         "mode": "sync",
     }
-    assert sim.requests() == [] and sim.token_requests() == []
+    assert_no_call_to_azure(sim)
 
 
 @pytest.mark.usefixtures("app_env")
@@ -34,10 +34,11 @@ def test_failed_run_id_is_422_failed(sim):
     reply = status("gpt-4o-mini#sync#Failed")
     assert reply.status == 422
     assert reply.body["status"] == "Failed"
+    assert reply.body["error"]["code"] == "RunFailed"
     assert reply.body["run_id"] == "gpt-4o-mini#sync#Failed"
     assert reply.body["deployment"] == "gpt-4o-mini"
     assert reply.body["mode"] == "sync"
-    assert sim.requests() == []
+    assert_no_call_to_azure(sim)
 
 
 @pytest.mark.parametrize(

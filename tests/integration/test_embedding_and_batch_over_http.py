@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.conftest import seed_definition
+from tests.conftest import azure_embedding, seed_definition
 from tests.integration.conftest import FUNCTION_KEY, TIMEOUT
 
 pytestmark = pytest.mark.integration
@@ -33,6 +33,9 @@ def test_embedding_run_end_to_end(host, client, sim):
     (call,) = sim.requests()
     assert call.raw_path == "/openai/deployments/text-embedding-3-small/embeddings"
     assert call.json() == {"input": "The quick brown fox"}
+    assert body["embedding"] == azure_embedding(
+        sim, "text-embedding-3-small", "The quick brown fox"
+    )
 
 
 def test_embedding_on_a_chat_model_is_refused_before_azure(host, client, sim, registry_table):

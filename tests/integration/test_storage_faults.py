@@ -9,7 +9,6 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -18,8 +17,8 @@ from azure.data.tables import TableClient, TableServiceClient
 from local.azurite import Azurite, connection_string
 from local.host import LocalHost
 from local.simulator import Deployment, Fault, Simulator
-from tests.conftest import ACCOUNT, seed_definition
-from tests.integration.conftest import FUNCTION_KEY, MASTER_KEY, TIMEOUT
+from tests.conftest import entities, seed_definition
+from tests.integration.conftest import MASTER_KEY, TIMEOUT, api
 from tests.integration.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -49,26 +48,12 @@ def table(storage: Azurite) -> TableClient:
     return service.create_table_if_not_exists(TABLE)
 
 
-def chat(host: LocalHost, deployment: str = "gpt-4o") -> requests.Response:
-    return requests.post(
-        f"{host.url}/api/chat/{deployment}",
-        json={"user_prompt": "Hello"},
-        headers={"x-functions-key": FUNCTION_KEY},
-        timeout=TIMEOUT,
-    )
+def chat(host: LocalHost, timeout: float = TIMEOUT) -> requests.Response:
+    return api(host, "POST", "chat/gpt-4o", json={"user_prompt": "Hello"}, timeout=timeout)
 
 
 def discover(host: LocalHost) -> requests.Response:
-    return requests.post(
-        f"{host.url}/api/discovery", headers={"x-functions-key": MASTER_KEY}, timeout=TIMEOUT
-    )
-
-
-def definitions(table: TableClient) -> dict[str, Any]:
-    return {
-        e["RowKey"]: (e["JobType"], e["Retired"], e.metadata["etag"])
-        for e in table.query_entities("PartitionKey eq @pk", parameters={"pk": ACCOUNT})
-    }
+    return api(host, "POST", "discovery", key=MASTER_KEY)
 
 
 def test_a_chat_run_uses_the_last_definition_read_while_storage_is_down(
@@ -120,11 +105,11 @@ def test_discovery_with_storage_stopped_midway_writes_nothing_then_completes(
     assert outcome["error"]["code"] == "RegistryUnavailable"
 
     storage.start()
-    assert definitions(table) == {}  # nothing half-written
+    assert entities(table) == {}  # nothing half-written
     done = discover(host)
     assert done.status_code == 200, done.text
     assert done.json()["created"] == 5
-    assert {k: v[:2] for k, v in definitions(table).items()} == {
+    assert {k: (e["JobType"], e["Retired"]) for k, e in entities(table).items()} == {
         "gpt-4o": ("Azure OpenAI Chat Completion", False),
         "gpt-4o::batch": ("Azure OpenAI Batch Job", False),
         "gpt-4o-mini": ("Azure OpenAI Chat Completion", False),
@@ -143,7 +128,7 @@ def _stop_once_listing_started(sim: Simulator, storage: Azurite) -> None:
 
 
 def test_storage_recreated_empty_is_recovered_without_restarting_the_app(
-    host: LocalHost, sim: Simulator, monkeypatch: pytest.MonkeyPatch, app_env: dict[str, str]
+    host: LocalHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # An in-memory Azurite forgets everything when it stops: the table itself is gone.
     server = Azurite()
@@ -157,7 +142,7 @@ def test_storage_recreated_empty_is_recovered_without_restarting_the_app(
         assert again.status_code == 200, again.text
         assert again.json()["created"] == 5
         assert chat(host).status_code == 200
-        health = requests.get(f"{host.url}/api/health", timeout=TIMEOUT).json()
+        health = api(host, "GET", "health", key=None).json()
         assert health["last_discovery"]["status"] == "Success"
     finally:
         server.stop()
@@ -187,11 +172,9 @@ def test_storage_lost_between_two_transactions_leaves_whole_entities_then_a_sync
         assert failed.status_code == 503, failed.text
         assert failed.json()["error"]["code"] == "RegistryUnavailable"
 
-        written = list(
-            registry_table.query_entities("PartitionKey eq @pk", parameters={"pk": ACCOUNT})
-        )
+        written = entities(registry_table)
         assert len(written) == 100  # the first transaction, all of it; nothing of the second
-        for entity in written:  # each one whole
+        for entity in written.values():  # each one whole
             assert entity["JobType"] and entity["DeploymentName"] and entity["Parameters"]
             assert entity["Attributes"] and entity["Retired"] is False
 
@@ -199,7 +182,7 @@ def test_storage_lost_between_two_transactions_leaves_whole_entities_then_a_sync
         done = discover(host)
         assert done.status_code == 200, done.text
         assert (done.json()["created"], done.json()["unchanged"]) == (20, 100)
-    assert len(definitions(registry_table)) == 120
+    assert len(entities(registry_table)) == 120
 
 
 def test_storage_that_never_answers_fails_runs_within_the_registry_timeouts_sharing_one_read(
@@ -211,17 +194,8 @@ def test_storage_that_never_answers_fails_runs_within_the_registry_timeouts_shar
         with ThreadPoolExecutor(8) as pool:
             # A client timeout of 60 s: the registry's own timeouts (3 s connect, 5 s read, one
             # retry) must end each run well before it.
-            replies = list(pool.map(lambda _: chat_within(host, 60), range(8)))
+            replies = list(pool.map(lambda _: chat(host, timeout=60), range(8)))
         assert [r.status_code for r in replies] == [503] * 8
         assert {r.json()["error"]["code"] for r in replies} == {"RegistryUnavailable"}
         assert proxy.accepted <= 2  # one read and its one retry, shared by the 8 runs
         assert sim.requests() == []
-
-
-def chat_within(host: LocalHost, timeout_s: float) -> requests.Response:
-    return requests.post(
-        f"{host.url}/api/chat/gpt-4o",
-        json={"user_prompt": "Hello"},
-        headers={"x-functions-key": FUNCTION_KEY},
-        timeout=timeout_s,
-    )
