@@ -140,20 +140,16 @@ class Runner:
             finish_reason=choice.finish_reason,
             total_tokens=completion.usage.total_tokens,
         )
-        return Outcome(
-            200,
+        return self._succeeded(
+            deployment,
+            completion.model,
+            response,
             {
-                "run_id": sync_run_id(deployment, "Success"),
-                "status": "Success",
                 "response": choice.message.content or "",
                 "prompt_tokens": completion.usage.prompt_tokens,
                 "completion_tokens": completion.usage.completion_tokens,
                 "total_tokens": completion.usage.total_tokens,
                 "finish_reason": choice.finish_reason,
-                "deployment": deployment,
-                "model": completion.model,
-                "request_id": response.request_id,
-                "monitor_url": self.settings.monitor_url(),
             },
         )
 
@@ -171,16 +167,34 @@ class Runner:
         log_success(
             run, response, dimensions=len(vector), total_tokens=embedding.usage.total_tokens
         )
+        return self._succeeded(
+            deployment,
+            embedding.model,
+            response,
+            {
+                "embedding": vector,
+                "prompt_tokens": embedding.usage.prompt_tokens,
+                "total_tokens": embedding.usage.total_tokens,
+            },
+        )
+
+    def _succeeded(
+        self,
+        deployment: str,
+        model: str | None,
+        response: UpstreamResponse,
+        outputs: dict[str, Any],
+    ) -> Outcome:
+        """A synchronous run's 200: its run id and status, the job's outputs (top-level, as
+        Polysync reads them), then what was called and Azure's request id."""
         return Outcome(
             200,
             {
                 "run_id": sync_run_id(deployment, "Success"),
                 "status": "Success",
-                "embedding": vector,
-                "prompt_tokens": embedding.usage.prompt_tokens,
-                "total_tokens": embedding.usage.total_tokens,
+                **outputs,
                 "deployment": deployment,
-                "model": embedding.model,
+                "model": model,
                 "request_id": response.request_id,
                 "monitor_url": self.settings.monitor_url(),
             },
