@@ -21,9 +21,10 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## run: the local stack (Azurite, the Azure simulator, the local host on :7071); Ctrl-C stops it
+## run: the local stack (Azurite, the Azure simulator, the local host on :7071); Ctrl-C stops it.
+## Stack options go in ARGS, e.g. make run ARGS="--deployments my.json --batch-step-s 1"
 run: install
-	$(BIN)/python -m local.stack
+	$(BIN)/python -m local.stack $(ARGS)
 
 ## test: lint, type-check, azure-functions-doctor, then every test (pytest starts and stops Azurite)
 test: lint typecheck doctor pytest
