@@ -1,16 +1,20 @@
 """Polysync's Azure OpenAI jobs as Azure Functions (v2 programming model).
 
-Only triggers and routes live here: each handler hands the request to one function of the
-`shared` package. Nothing is read or built at import time, so a missing setting can never
-break indexing ("0 functions found"); it fails the call that needs it with `NotConfigured`.
+Only triggers and routes live here: each handler hands the request to one use-case of the
+`shared` package. Nothing is read or built at import time, so a missing setting can never break
+indexing ("0 functions found"); it fails the call that needs it with `NotConfigured`.
+
+Cold start (docs/design.md §11): the host imports this module to index the functions, and on
+Flex Consumption every new instance pays that import before its first answer. So only
+azure-functions and `shared.web` load here; a use-case, and pydantic, the Azure SDKs and
+requests with it, load on the first call that needs them.
 """
 
 import logging
 
 import azure.functions as func
 
-from shared import runs, wiring
-from shared.web import caller, handle
+from shared.web import Outcome, handle, request_origin
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 logger = logging.getLogger("function_app")
@@ -18,58 +22,89 @@ logger = logging.getLogger("function_app")
 
 @app.route(route="chat/{deployment}", methods=["POST"])
 def chat_run(req: func.HttpRequest) -> func.HttpResponse:
-    deployment = req.route_params.get("deployment", "")
-    return handle("chat_run", lambda: runs.chat(deployment, req.get_body(), wiring.runner))
+    def call() -> Outcome:
+        from shared import wiring
+        from shared.runs.chat import run_chat
+
+        return run_chat(req.route_params.get("deployment", ""), req.get_body(), wiring.services)
+
+    return handle("chat_run", call)
 
 
 @app.route(route="embeddings/{deployment}", methods=["POST"])
 def embedding_run(req: func.HttpRequest) -> func.HttpResponse:
-    deployment = req.route_params.get("deployment", "")
-    return handle(
-        "embedding_run", lambda: runs.embedding(deployment, req.get_body(), wiring.runner)
-    )
+    def call() -> Outcome:
+        from shared import wiring
+        from shared.runs.embedding import run_embedding
+
+        deployment = req.route_params.get("deployment", "")
+        return run_embedding(deployment, req.get_body(), wiring.services)
+
+    return handle("embedding_run", call)
 
 
 @app.route(route="batches/{deployment}", methods=["POST"])
 def batch_run(req: func.HttpRequest) -> func.HttpResponse:
-    deployment = req.route_params.get("deployment", "")
-    return handle(
-        "batch_run",
-        lambda: runs.batch(deployment, req.get_body(), caller(req), wiring.runner),
-    )
+    def call() -> Outcome:
+        from shared import wiring
+        from shared.runs.batch import submit_batch
+
+        deployment, origin = req.route_params.get("deployment", ""), request_origin(req)
+        return submit_batch(deployment, req.get_body(), origin, wiring.services)
+
+    return handle("batch_run", call)
 
 
 @app.route(route="status/{run_id}", methods=["GET"])
 def run_status(req: func.HttpRequest) -> func.HttpResponse:
-    run_id, deployment = req.route_params.get("run_id", ""), req.params.get("deployment")
-    return handle(
-        "run_status", lambda: runs.run_status(run_id, deployment, caller(req), wiring.runner)
-    )
+    def call() -> Outcome:
+        from shared import wiring
+        from shared.runs.status import poll_run
+
+        run_id, deployment = req.route_params.get("run_id", ""), req.params.get("deployment")
+        return poll_run(run_id, deployment, request_origin(req), wiring.services)
+
+    return handle("run_status", call)
 
 
 @app.timer_trigger(arg_name="timer", schedule="%DISCOVERY_SCHEDULE%", use_monitor=True)
 def discovery_sync(timer: func.TimerRequest) -> None:
     if timer.past_due:
         logger.warning("discovery_sync is running late (past due)")
-    handle("discovery_sync", lambda: wiring.discoverer().sync("timer"))
+    handle("discovery_sync", lambda: _discover("timer"))
 
 
 @app.route(route="discovery", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
 def discovery_run(req: func.HttpRequest) -> func.HttpResponse:
-    return handle("discovery_run", lambda: wiring.discoverer().sync("http"))
+    return handle("discovery_run", lambda: _discover("http"))
+
+
+def _discover(trigger: str) -> Outcome:
+    from shared import wiring
+    from shared.discovery.sync import sync_deployments
+
+    return sync_deployments(trigger, wiring.services)
 
 
 @app.route(route="jobs", methods=["GET"])
 def jobs_list(req: func.HttpRequest) -> func.HttpResponse:
-    job_type, include_retired = req.params.get("job_type"), req.params.get("include_retired")
-    return handle(
-        "jobs_list",
-        lambda: runs.list_jobs(wiring.discoverer().writer, job_type, include_retired),
-    )
+    def call() -> Outcome:
+        from shared import wiring
+        from shared.jobs import list_jobs
+
+        job_type, include_retired = req.params.get("job_type"), req.params.get("include_retired")
+        return list_jobs(job_type, include_retired, wiring.services)
+
+    return handle("jobs_list", call)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    return handle(
-        "health", lambda: runs.health_report(*wiring.settings_or_problem(), wiring.last_discovery)
-    )
+    def call() -> Outcome:
+        from shared import wiring
+        from shared.health import health_report
+
+        settings, problem = wiring.settings_or_problem()
+        return health_report(settings, problem, lambda: wiring.services().writer.last_outcome())
+
+    return handle("health", call)

@@ -12,8 +12,9 @@ variant). The variants, all sending the same upstream body:
 4. the same in `AZURE_OPENAI_AUTH=api_key` mode, apples to apples with 1 and 2.
 
 Also: a run whose registry lookup misses the in-process cache (a real read from Azurite), the
-first run after (re)configuration, and the cold start (import time of `function_app` against
-`azure.functions` alone, each in a fresh interpreter).
+first run after (re)configuration, and the cold start: the import time of `function_app`
+against `azure.functions` alone, and `import function_app` plus the first chat run, each in a
+fresh interpreter.
 
 Nothing is asserted about time: the program only prints numbers (and writes them with
 `--json PATH`). It does stop when a variant answers wrongly, so it never measures errors.
@@ -55,6 +56,7 @@ from bench._stack import (
 )
 from local.simulator import Simulator
 from shared import constants as c
+from shared import wiring
 
 API_VERSION = c.DEFAULT_API_VERSION
 PROMPT = "What is the capital of France? Answer in one short sentence."
@@ -70,6 +72,21 @@ IMPORT_TIMER = (
     "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
 )
 COLD_MODULES = ("azure.functions", "function_app")
+# A new instance's first answer: import the app as the host does, then its first chat run
+# (settings, clients, managed-identity token, registry read, the call), in one fresh interpreter.
+COLD_RUN = """import time
+started = time.perf_counter()
+import azure.functions as func
+import function_app
+request = func.HttpRequest(
+    "POST", {url!r}, headers={{}}, params={{}}, route_params={{"deployment": {deployment!r}}},
+    body={body!r},
+)
+response = function_app.chat_run.build().get_user_function()(request)
+if response.status_code != 200:
+    raise SystemExit(response.get_body().decode())
+print(time.perf_counter() - started)
+"""
 TOP_IMPORTS = 6
 
 SDK = "sdk"
@@ -232,7 +249,9 @@ def our_runs(
         # A registry miss on every run: the app's own setting, no reach into its cache. The
         # warm-up's first call rebuilds the services for the changed setting.
         with patch.dict(os.environ, {"REGISTRY_CACHE_TTL_S": "0"}):
+            wiring.reset()
             miss = measure(function, check, host_request, n=misses, warmup=min(warmup, 5))
+        wiring.reset()
     sent = sim.requests()[-1]
     if sent.json() != UPSTREAM_BODY:  # max_tokens comes from the registry: the read was real
         fail(variant, f"it sent {sent.json()!r}, not {UPSTREAM_BODY!r}")
@@ -247,9 +266,10 @@ def expect_auth(sim: Simulator, variant: str, header: str) -> None:
 # --- cold start ------------------------------------------------------------------------------
 
 
-def import_seconds(module: str, env: Mapping[str, str]) -> float:
+def timed_script(script: str, env: Mapping[str, str], what: str) -> float:
+    """The seconds a script run in a fresh interpreter prints as its last line."""
     done = subprocess.run(
-        [sys.executable, "-c", IMPORT_TIMER.format(module=module)],
+        [sys.executable, "-c", script],
         cwd=ROOT,
         env=dict(env),
         capture_output=True,
@@ -257,8 +277,12 @@ def import_seconds(module: str, env: Mapping[str, str]) -> float:
         check=False,
     )
     if done.returncode != 0:
-        raise SystemExit(f"bench: `import {module}` failed:\n{done.stderr}")
+        raise SystemExit(f"bench: {what} failed:\n{done.stderr[-2000:]}")
     return float(done.stdout.strip().splitlines()[-1])
+
+
+def import_seconds(module: str, env: Mapping[str, str]) -> float:
+    return timed_script(IMPORT_TIMER.format(module=module), env, f"`import {module}`")
 
 
 def import_breakdown(module: str, env: Mapping[str, str]) -> dict[str, float]:
@@ -282,6 +306,14 @@ def import_breakdown(module: str, env: Mapping[str, str]) -> dict[str, float]:
         group = ".".join(parts[:2]) if parts[0] == "azure" and len(parts) > 1 else parts[0]
         totals[group] = totals.get(group, 0.0) + int(fields[0]) / 1000
     return totals
+
+
+def cold_first_runs_ms(env: Mapping[str, str], runs: int) -> list[float]:
+    """Milliseconds from a fresh interpreter's `import function_app` to its first chat run's
+    answer, with the app's settings in `env`."""
+    script = COLD_RUN.format(url=RUN_URL, deployment=DEPLOYMENT, body=RUN_BODY)
+    timed_script(script, env, "the cold first run")  # untimed: warms the bytecode cache
+    return [timed_script(script, env, "the cold first run") * 1000 for _ in range(runs)]
 
 
 @dataclass(frozen=True)
@@ -347,6 +379,11 @@ def render(report: dict[str, Any], rows: list[Stats], cold: ColdStart) -> str:
         )
         runs = ", ".join(f"{value:.0f}" for value in cold.runs_ms[module])
         lines.append(f"import {module:<18}{median:>8.0f}   runs: {runs}{extra}")
+    first_cold = report["cold_start_ms"]["import_and_first_run"]
+    runs = ", ".join(f"{value:.0f}" for value in first_cold["runs"])
+    lines.append(
+        f"import function_app + first chat run (aad){first_cold['median']:>8.0f}   runs: {runs}"
+    )
     lines.append("")
     lines.append("Self import time of `import function_app` by package (-X importtime, median ms):")
     lines += [f"  {group:<24}{ms:>8.1f}" for group, ms in cold.top_imports_ms.items()]
@@ -391,10 +428,13 @@ def main(argv: list[str] | None = None) -> int:
             SDK: openai_sdk(sim, n=n, warmup=warmup),
         }
         os.environ.update(app_settings(sim, storage, api_key=False))
+        cold_runs_ms = cold_first_runs_ms(dict(os.environ), args.cold_runs)
+        wiring.reset()  # the app reads its settings once per process: read these ones
         aad = our_runs(function, "chat_run (aad)", sim, n=n, warmup=warmup, misses=args.misses)
         expect_auth(sim, "chat_run (aad)", "authorization")
         token_requests = aad.token_requests
         os.environ.update(app_settings(sim, storage, api_key=True))
+        wiring.reset()
         key = our_runs(function, "chat_run (api_key)", sim, n=n, warmup=warmup, misses=0)
         expect_auth(sim, "chat_run (api_key)", "api-key")
 
@@ -430,6 +470,10 @@ def main(argv: list[str] | None = None) -> int:
             "median": cold.median_ms,
             "runs": cold.runs_ms,
             "function_app_self_import_by_package": cold.top_imports_ms,
+            "import_and_first_run": {
+                "median": statistics.median(cold_runs_ms),
+                "runs": cold_runs_ms,
+            },
         },
     }
     return finish(report, render(report, rows, cold), args.json, passed=True)

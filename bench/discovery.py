@@ -57,7 +57,7 @@ from local.azurite import connection_string
 from local.simulator import Deployment, Simulator
 from shared import constants as c
 from shared import wiring
-from shared.registry import OUTCOME_PARTITION, TRANSACTION_MAX_OPERATIONS, SyncCounts
+from shared.registry.writer import SyncCounts
 
 RUN_URL = "http://localhost:7071/api/discovery"
 
@@ -132,7 +132,7 @@ def classify(method: str, raw_path: str) -> str:
     if method == "GET" and keys is not None:
         return ENTITY_READ
     if (write and keys is not None) or (method == "POST" and "(" not in resource and resource):
-        return OUTCOME_WRITE if partition == OUTCOME_PARTITION else ENTITY_WRITE
+        return OUTCOME_WRITE if partition == c.DISCOVERY_OUTCOME_PARTITION else ENTITY_WRITE
     return OTHER
 
 
@@ -418,7 +418,7 @@ def run_scenario(
     checks.append(
         (
             f"definition write requests {storage.definition_writes} <= "
-            f"{expected.max_transactions} (ceil(writes / {TRANSACTION_MAX_OPERATIONS}), "
+            f"{expected.max_transactions} (ceil(writes / {c.TRANSACTION_MAX_OPERATIONS}), "
             "one partition)",
             storage.definition_writes <= expected.max_transactions,
         )
@@ -533,7 +533,8 @@ def render(
     lines += check_lines(targets)
     lines.append(
         "  (not definition writes, in every sync: the sync-outcome upsert, PartitionKey "
-        f"{OUTCOME_PARTITION}, and the two create-table calls, 409 once the table exists)"
+        f"{c.DISCOVERY_OUTCOME_PARTITION}, and the two create-table calls, 409 once the table "
+        "exists)"
     )
     return "\n".join(lines)
 
@@ -556,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     after = [changed(d) if i in changes else d for i, d in enumerate(deployments)]
     updated = sum(definitions_of(deployments[i]) for i in changes)
     total = expected_definitions()
-    first_limit = math.ceil(total / TRANSACTION_MAX_OPERATIONS)
+    first_limit = math.ceil(total / c.TRANSACTION_MAX_OPERATIONS)
 
     with (
         patch.dict(os.environ, clean, clear=True),
@@ -565,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
         CountingProxy(azurite_server.port) as proxy,
     ):
         os.environ.update(app_settings(sim, connection_string(proxy.port)))
+        wiring.reset()  # the app reads its settings once per process: read these ones
         wiring.services()  # untimed: settings and clients (no request is sent building them)
         first = run_scenario(
             "first",
@@ -596,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
             Expected(
                 updated=updated,
                 unchanged=total - updated,
-                max_transactions=math.ceil(updated / TRANSACTION_MAX_OPERATIONS),
+                max_transactions=math.ceil(updated / c.TRANSACTION_MAX_OPERATIONS),
             ),
         )
         final = verify_table(
@@ -612,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         (
             f"first sync: definition writes {first.storage.definition_writes} <= "
-            f"ceil({total}/{TRANSACTION_MAX_OPERATIONS}) = {first_limit}",
+            f"ceil({total}/{c.TRANSACTION_MAX_OPERATIONS}) = {first_limit}",
             first.storage.definition_writes <= first_limit,
         ),
         (

@@ -60,6 +60,7 @@ from bench._stack import (
 )
 from local.host import HostKeys, LocalHost
 from local.simulator import Simulator
+from shared import wiring
 
 RUN_ID = f"{DEPLOYMENT}#sync#Success"
 FUNCTION_KEY = "bench-function-key"
@@ -346,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.with_definition:
             seed_chat_definition(storage)
         os.environ.update(app_settings(sim, storage))
+        wiring.reset()  # the app reads its settings once per process: read these ones
         sim_port = urlsplit(sim.url).port
         ports = {storage_port: "azurite", host.port: "local host"}
         if sim_port is not None:

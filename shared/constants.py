@@ -1,6 +1,6 @@
 """Every tunable of the app in one place (timeouts, retry policy, caches, limits).
 
-Settings (design §9) override some of these per deployment; the names below are the defaults
+Settings (docs/design.md §9) override some of these per deployment; the names below are the defaults
 and the fixed values that are not worth a setting.
 """
 
@@ -11,8 +11,10 @@ DEFAULT_API_VERSION: Final = "2024-10-21"
 DEFAULT_AOAI_SCOPE: Final = "https://cognitiveservices.azure.com/.default"
 DEFAULT_ARM_ENDPOINT: Final = "https://management.azure.com"
 ARM_DEPLOYMENTS_API_VERSION: Final = "2023-05-01"
+# A listing longer than this is treated as an ARM fault (a nextLink loop), not followed forever.
+ARM_MAX_PAGES: Final = 1000
 
-# --- Calls to Azure: timeouts and the retry policy (design §8) ------------------------------
+# --- Calls to Azure: timeouts and the retry policy (docs/design.md §8) ----------------------------
 CONNECT_TIMEOUT_S: Final = 10.0
 DEFAULT_READ_TIMEOUT_S: Final = 120.0  # AOAI_TIMEOUT_S
 DEFAULT_RUN_DEADLINE_S: Final = 200.0  # RUN_DEADLINE_S: under the 230 s HTTP limit of Functions
@@ -47,8 +49,14 @@ REGISTRY_CONNECT_TIMEOUT_S: Final = 3.0
 REGISTRY_READ_TIMEOUT_S: Final = 5.0
 REGISTRY_RETRY_TOTAL: Final = 1
 REGISTRY_READ_LOCKS: Final = 64  # concurrent cache misses for one External Id share one read
+TRANSACTION_MAX_OPERATIONS: Final = 100  # Table storage's limit per entity group transaction
+# Sync outcomes live in the registry table under a PartitionKey no account name can have
+# (account names start with a letter or digit).
+DISCOVERY_OUTCOME_PARTITION: Final = "_discovery"
+# At most this many warnings are kept in a stored discovery outcome.
+MAX_STORED_WARNINGS: Final = 50
 
-# --- Job types (design §7) -----------------------------------------------------------------
+# --- Job types (docs/design.md §7) ----------------------------------------------------------------
 JOB_TYPE_CHAT: Final = "Azure OpenAI Chat Completion"
 JOB_TYPE_EMBEDDING: Final = "Azure OpenAI Embedding"
 JOB_TYPE_BATCH: Final = "Azure OpenAI Batch Job"
@@ -62,7 +70,7 @@ ATTR_INPUT_FILE_ID: Final = "OpenAI Input File ID"
 ATTR_BATCH_ENDPOINT: Final = "OpenAI Batch Endpoint"
 ATTR_COMPLETION_WINDOW: Final = "OpenAI Completion Window"
 
-# --- Batch jobs (design §6) ----------------------------------------------------------------
+# --- Batch jobs (docs/design.md §6) ---------------------------------------------------------------
 DEFAULT_BATCH_ENDPOINT: Final = "/chat/completions"
 DEFAULT_COMPLETION_WINDOW: Final = "24h"
 # Azure's batch statuses, compared without case and underscores ("InProgress" = "in_progress").

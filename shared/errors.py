@@ -1,4 +1,4 @@
-"""The app's one error tree, and the one table that maps it to HTTP status (design §3).
+"""The app's one error tree, and the one table that maps it to HTTP status (docs/design.md §3).
 
     AppError
     ├── InvalidRequest            400  body not JSON / not an object, a field wrong or missing
@@ -6,6 +6,11 @@
     ├── InvalidRunId              400
     ├── PayloadTooLarge           413
     ├── InvalidInputModel         422  job type does not fit the deployment
+    ├── RunFailed                 422  a status poll of a synchronous run that failed
+    ├── BatchEnded                422  a batch Azure ended without success
+    │   ├── BatchFailed
+    │   ├── BatchExpired
+    │   └── BatchCancelled
     ├── NotConfigured             500  a required setting is missing or invalid
     ├── InvalidJobDefinition      500  a registry entity an administrator edited is unreadable
     ├── InternalError             500  a bug (never carries a stack trace or upstream text)
@@ -17,12 +22,16 @@
         ├── UpstreamAuthFailed    502  Azure's 401/403
         ├── UpstreamUnavailable   502  5xx after retries, connection failures
         ├── UpstreamBadResponse   502  an answer we cannot read
-        ├── RateLimited           503  still throttled after retries (carries Retry-After)
         ├── UpstreamNotFound      502  ARM's 404 for the subscription, group or account
+        ├── RateLimited           503  still throttled after retries (carries Retry-After)
         └── UpstreamTimeout       504  the run's deadline passed
 
-Exceptions from `requests` and azure SDKs are translated into these at one boundary each
-(`shared.http`, `shared.registry`, `shared.identity`) with `raise ... from exc`.
+Exceptions from `requests` and the azure SDKs are translated into these at one boundary each
+(`shared.clients.transport`, `shared.clients.identity`, `shared.registry`) with
+`raise ... from exc`. `shared.web` is the only place an error becomes a status and a body.
+
+An error may carry the answer of the run it ended (`answer`: a failed batch's fields, a failed
+discovery's outcome): the body is then that answer with `status: Failed` and the `error` object.
 """
 
 from __future__ import annotations
@@ -41,13 +50,20 @@ class AppError(Exception):
         self.details = details
         self.run_id: str | None = None
         self.retry_after_s: int | None = None
+        # The answer fields of the run this error ended, when there is more to say than the
+        # error (a batch's state, a discovery's counts); see the module docstring.
+        self.answer: dict[str, Any] | None = None
 
-    def body_fields(self) -> dict[str, Any]:
+    def error_object(self) -> dict[str, Any]:
         """The `error` object of the response body."""
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.details:
             error["details"] = self.details
         return error
+
+    def upstream_fields(self) -> dict[str, Any]:
+        """Top-level fields that say what Azure answered (none for the app's own errors)."""
+        return {}
 
 
 class InvalidRequest(AppError):
@@ -68,6 +84,35 @@ class PayloadTooLarge(AppError):
 
 class InvalidInputModel(AppError):
     code = "InvalidInputModel"
+
+
+class RunFailed(AppError):
+    code = "RunFailed"
+
+
+class BatchEnded(AppError):
+    """A batch that Azure ended without success; `errors` are Azure's own (at most 50)."""
+
+    code = "BatchFailed"
+
+    def __init__(self, message: str, errors: list[Any]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+    def error_object(self) -> dict[str, Any]:
+        return super().error_object() | {"errors": self.errors}
+
+
+class BatchFailed(BatchEnded):
+    code = "BatchFailed"
+
+
+class BatchExpired(BatchEnded):
+    code = "BatchExpired"
+
+
+class BatchCancelled(BatchEnded):
+    code = "BatchCancelled"
 
 
 class NotConfigured(AppError):
@@ -108,13 +153,13 @@ class UpstreamError(AppError):
         self.extra = extra or {}
         self.hint = hint
 
-    def answered(self) -> dict[str, Any]:
+    def upstream_fields(self) -> dict[str, Any]:
         """What Azure's answer said about itself, when it answered: its status and request id."""
         fields = {"upstream_status": self.upstream_status, "request_id": self.request_id}
         return {name: value for name, value in fields.items() if value is not None}
 
-    def body_fields(self) -> dict[str, Any]:
-        error = super().body_fields()
+    def error_object(self) -> dict[str, Any]:
+        error = super().error_object()
         if self.upstream_code and self.upstream_code != self.code:
             error["upstream_code"] = self.upstream_code
         if self.hint:
@@ -136,8 +181,8 @@ class UpstreamRejected(UpstreamError):
 
     code = "UpstreamRejected"
 
-    def body_fields(self) -> dict[str, Any]:
-        error = super().body_fields()
+    def error_object(self) -> dict[str, Any]:
+        error = super().error_object()
         error["code"] = self.upstream_code or self.code
         error.pop("upstream_code", None)
         return error
@@ -173,6 +218,10 @@ HTTP_STATUS: dict[type[AppError], int] = {
     InvalidRunId: 400,
     PayloadTooLarge: 413,
     InvalidInputModel: 422,
+    RunFailed: 422,
+    BatchFailed: 422,
+    BatchExpired: 422,
+    BatchCancelled: 422,
     NotConfigured: 500,
     InvalidJobDefinition: 500,
     InternalError: 500,
@@ -183,9 +232,9 @@ HTTP_STATUS: dict[type[AppError], int] = {
     UpstreamAuthFailed: 502,
     UpstreamUnavailable: 502,
     UpstreamBadResponse: 502,
+    UpstreamNotFound: 502,
     RateLimited: 503,
     UpstreamTimeout: 504,
-    UpstreamNotFound: 502,
 }
 
 

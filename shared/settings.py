@@ -1,8 +1,9 @@
-"""Validated app settings (design §9), read from the environment (app settings in Azure).
+"""Validated app settings (docs/design.md §9), read from the environment (app settings in
+Azure).
 
-Nothing here is read at import time: `load_settings` runs on the first call that needs the
-settings, so a missing setting fails that call with `NotConfigured` naming it and never breaks
-the host's indexing of `function_app.py`.
+Nothing here is read at import time: `load_settings` runs once per process, on the first call
+that needs the settings (`shared.wiring`), so a missing setting fails that call with
+`NotConfigured` naming it and never breaks the host's indexing of `function_app.py`.
 """
 
 from __future__ import annotations
@@ -26,35 +27,6 @@ from shared.errors import NotConfigured
 # Azure's rule for account names (ARM spec `accountNameParameter`).
 AccountName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,63}$")]
 TableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$")]
-
-# Names of the environment variables that the process-wide objects depend on: when one of them
-# changes, `shared.wiring` builds the objects again. The identity ones are read by azure-identity.
-SETTING_NAMES: tuple[str, ...] = (
-    "AZURE_OPENAI_ACCOUNT",
-    "AZURE_OPENAI_ENDPOINT",
-    "AZURE_OPENAI_API_VERSION",
-    "AZURE_OPENAI_AUTH",
-    "AZURE_OPENAI_API_KEY",
-    "AZURE_CLIENT_ID",
-    "AZURE_SUBSCRIPTION_ID",
-    "AZURE_RESOURCE_GROUP",
-    "AZURE_RESOURCE_MANAGER_ENDPOINT",
-    "AZURE_OPENAI_SCOPE",
-    "AzureWebJobsStorage",
-    "AzureWebJobsStorage__tableServiceUri",
-    "JOB_DEFINITIONS_TABLE",
-    "MAX_REQUEST_BYTES",
-    "AOAI_TIMEOUT_S",
-    "RUN_DEADLINE_S",
-    "AOAI_MAX_ATTEMPTS",
-    "AOAI_BACKOFF_S",
-    "REGISTRY_CACHE_TTL_S",
-    "PUBLIC_BASE_URL",
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-)
 
 
 class Settings(BaseModel):
@@ -155,6 +127,20 @@ class Settings(BaseModel):
         if self.auth == "api_key":
             needed["AZURE_OPENAI_API_KEY"] = self.api_key
         return [name for name, value in needed.items() if not value]
+
+
+# The environment variables the app's objects depend on: the settings above, and the managed
+# identity endpoint that azure-identity reads itself.
+IDENTITY_VARIABLES: tuple[str, ...] = (
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+)
+SETTING_NAMES: tuple[str, ...] = (
+    *(str(field.alias) for field in Settings.model_fields.values()),
+    *IDENTITY_VARIABLES,
+)
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:

@@ -1,9 +1,13 @@
 """The boundary with the Functions host: an `Outcome` or an error becomes an `HttpResponse`.
 
-This is the one place that catches everything: errors of `shared.errors` become their documented
-status and JSON body; anything else is a bug, answered 500 `InternalError` with no stack trace
-and no upstream text, and logged with its traceback but without its message (an exception's
-message may quote a prompt).
+This is the one place that catches everything, and the only place an error becomes an HTTP status
+and a body: errors of `shared.errors` get their documented status (`errors.http_status`) and JSON
+body; anything else is a bug, answered 500 `InternalError` with no stack trace and no upstream
+text, and logged with its traceback but without its message (an exception's message may quote a
+prompt).
+
+Kept light on purpose (the standard library and azure-functions): `function_app` imports it when
+the host indexes the app, before any function needs pydantic or the Azure SDKs.
 """
 
 from __future__ import annotations
@@ -11,16 +15,59 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from shared.errors import AppError, InternalError, UpstreamError, http_status
-from shared.runs import Outcome
-from shared.status import Caller
+from shared import constants as c
+from shared.errors import AppError, InternalError, http_status
+
+if TYPE_CHECKING:
+    from shared.models.answers import Answer
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A use-case's answer: HTTP status, body, extra headers."""
+
+    status: int
+    body: Answer
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RequestOrigin:
+    """Where the caller reached this app (`https://app.azurewebsites.net`), and its function
+    key: what a status link back to this app is built from (`shared.runs.ids`)."""
+
+    origin: str
+    key: str | None = None
+    key_in_header: bool = False
+
+    @classmethod
+    def from_request(
+        cls, url: str, params: Mapping[str, str], headers: Mapping[str, str]
+    ) -> RequestOrigin:
+        """Read from the request as the Functions host hands it over. The key comes from the
+        `x-functions-key` header or the `code` query parameter (the host accepts both, and
+        checks the header first)."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        header_key = next(
+            (v for k, v in headers.items() if k.lower() == c.FUNCTION_KEY_HEADER), None
+        )
+        if header_key:
+            return cls(origin, header_key, key_in_header=True)
+        return cls(origin, params.get(c.FUNCTION_KEY_PARAM) or None)
+
+
+def request_origin(req: func.HttpRequest) -> RequestOrigin:
+    return RequestOrigin.from_request(req.url, req.params, req.headers)
 
 
 def handle(function: str, call: Callable[[], Outcome]) -> func.HttpResponse:
@@ -36,19 +83,25 @@ def handle(function: str, call: Callable[[], Outcome]) -> func.HttpResponse:
             "".join(traceback.format_tb(exc.__traceback__)),
         )
         return error_response(InternalError("The app failed unexpectedly; see its logs."))
-    return json_response(outcome.status, outcome.body, outcome.headers)
+    return json_response(outcome.status, outcome.body.to_json(), outcome.headers)
+
+
+def error_body(error: AppError) -> dict[str, Any]:
+    """The body of a failed call: the run's own answer when the error carries one, else the
+    run id, `Failed`, the error object, and Azure's status and request id when it answered."""
+    if error.answer is not None:
+        return error.answer
+    return {
+        "run_id": error.run_id,
+        "status": "Failed",
+        "error": error.error_object(),
+        **error.upstream_fields(),
+    }
 
 
 def error_response(error: AppError) -> func.HttpResponse:
-    body: dict[str, Any] = {
-        "run_id": error.run_id,
-        "status": "Failed",
-        "error": error.body_fields(),
-    }
-    if isinstance(error, UpstreamError):
-        body.update(error.answered())
     headers = {"Retry-After": str(error.retry_after_s)} if error.retry_after_s else {}
-    return json_response(http_status(error), body, headers)
+    return json_response(http_status(error), error_body(error), headers)
 
 
 def json_response(
@@ -61,8 +114,3 @@ def json_response(
         mimetype="application/json",
         charset="utf-8",
     )
-
-
-def caller(req: func.HttpRequest) -> Caller:
-    """Where the caller reached this app, and its function key (for statusQueryUrl)."""
-    return Caller.from_request(req.url, req.params, req.headers)

@@ -1,78 +1,90 @@
 """Builds the process-wide objects once: settings, credential, session, clients, registry.
 
-Nothing is built at import time. The objects are kept for as long as the environment variables
-they depend on (`SETTING_NAMES`) keep their values: in Azure that is the life of the process, in
-tests each change of settings gets a graph of its own.
+Nothing is built at import time, and nothing here is imported when the host indexes the app
+(`function_app` imports a use-case on its first call). The settings are read from the environment
+once per process, on the first call that needs them; in Azure a change of app settings restarts
+the process. `reset()` drops what was built so the next call reads the environment again: the
+tests' `app_settings` fixture calls it after changing a setting, and nothing else does.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import requests
 from azure.identity import ManagedIdentityCredential
 
 from shared import logsafety
-from shared.aoai import AzureOpenAI
-from shared.arm import ResourceManager
+from shared.clients.arm import ResourceManager
+from shared.clients.identity import TokenSource, api_key_headers, bearer_headers, build_credential
+from shared.clients.openai import AzureOpenAI
+from shared.clients.retry import RetryPolicy
+from shared.clients.transport import AzureClient, HeaderFactory, new_session
 from shared.errors import NotConfigured
-from shared.http import AzureCaller, HeaderFactory, RetryPolicy, new_session
-from shared.identity import TokenSource, api_key_headers, bearer_headers, build_credential
-from shared.registry import JobRegistry, RegistryWriter, table_client
-from shared.runs import Discoverer, Runner
-from shared.settings import SETTING_NAMES, Settings, load_settings
+from shared.registry.reader import JobRegistry
+from shared.registry.table import table_client
+from shared.registry.writer import RegistryWriter
+from shared.settings import Settings, load_settings
 
 
 @dataclass(frozen=True)
 class Services:
+    """What the use-cases call: built once per process from the settings."""
+
     settings: Settings
     credential: ManagedIdentityCredential
-    runner: Runner
-    discoverer: Discoverer
+    openai: AzureOpenAI
+    arm: ResourceManager | None  # None in api_key mode: ARM takes no keys
+    registry: JobRegistry
+    writer: RegistryWriter
 
 
 _lock = threading.Lock()
 _session: requests.Session | None = None
-_built: tuple[tuple[str | None, ...], Services] | None = None
+_settings: Settings | NotConfigured | None = None
+_services: Services | None = None
 
 
-def services(env: Mapping[str, str] | None = None) -> Services:
-    """The process's services for the current settings (raises NotConfigured)."""
-    global _built
-    env = os.environ if env is None else env
-    key = tuple(env.get(name) for name in SETTING_NAMES)
-    with _lock:
-        if _built is not None and _built[0] == key:
-            return _built[1]
-        logsafety.install()
-        built = _build(load_settings(env))
-        _built = (key, built)
-        return built
+def settings() -> Settings:
+    """The app's settings, read from the environment on first use (raises NotConfigured)."""
+    global _settings
+    if _settings is None:
+        try:
+            _settings = load_settings(os.environ)
+        except NotConfigured as problem:
+            _settings = problem
+    if isinstance(_settings, NotConfigured):
+        raise _settings
+    return _settings
 
 
-def runner() -> Runner:
-    return services().runner
-
-
-def discoverer() -> Discoverer:
-    return services().discoverer
-
-
-def last_discovery() -> dict[str, Any] | None:
-    return services().discoverer.writer.last_outcome()
-
-
-def settings_or_problem(
-    env: Mapping[str, str] | None = None,
-) -> tuple[Settings | None, NotConfigured | None]:
+def settings_or_problem() -> tuple[Settings | None, NotConfigured | None]:
     try:
-        return load_settings(os.environ if env is None else env), None
+        return settings(), None
     except NotConfigured as problem:
         return None, problem
+
+
+def services() -> Services:
+    """The process's services (raises NotConfigured, naming the setting)."""
+    global _services
+    built = _services
+    if built is not None:
+        return built
+    with _lock:
+        if _services is None:
+            logsafety.install()
+            _services = _build(settings())
+        return _services
+
+
+def reset() -> None:
+    """Forget the settings and what was built from them (the HTTP session is kept)."""
+    global _settings, _services
+    with _lock:
+        _settings, _services = None, None
 
 
 def _shared_session() -> requests.Session:
@@ -94,8 +106,8 @@ def _build(settings: Settings) -> Services:
         read_timeout_s=settings.read_timeout_s,
         backoff_initial_s=settings.backoff_initial_s,
     )
-    aoai = AzureOpenAI(
-        AzureCaller(_shared_session(), auth, policy),
+    openai = AzureOpenAI(
+        AzureClient(_shared_session(), auth, policy),
         endpoint=settings.openai_endpoint,
         api_version=settings.api_version,
     )
@@ -105,7 +117,7 @@ def _build(settings: Settings) -> Services:
         None
         if settings.auth == "api_key"
         else ResourceManager(
-            AzureCaller(_shared_session(), arm_auth, policy), base_url=settings.arm_base
+            AzureClient(_shared_session(), arm_auth, policy), base_url=settings.arm_base
         )
     )
     table = table_client(
@@ -115,10 +127,11 @@ def _build(settings: Settings) -> Services:
         credential=credential,
     )
     account = settings.require_account()
-    writer = RegistryWriter(table, account)
     return Services(
         settings,
         credential,
-        Runner(settings, aoai, JobRegistry(table, account, ttl_s=settings.registry_cache_ttl_s)),
-        Discoverer(settings, arm, writer),
+        openai,
+        arm,
+        JobRegistry(table, account, ttl_s=settings.registry_cache_ttl_s),
+        RegistryWriter(table, account),
     )

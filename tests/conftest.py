@@ -1,45 +1,59 @@
 """Fixtures shared by every tier.
 
-- `clean_env` (autouse): every test starts with none of the app's settings in the environment.
+- `app_settings` (autouse): every test starts with none of the app's settings in the
+  environment; a test changes them through it (`app_settings.set(name, value)`), which makes the
+  app read them again on its next call.
 - `azurite`: a real Azurite table service (from node_modules), started once per test session on
   a free port and stopped at the end, whatever the outcome.
 - `sim`: the local Azure simulator (real sockets), reset before each test.
 - `app_env`: the settings that point the app at the simulator and Azurite, as in `make run`;
   each test gets a table of its own so tests never see each other's definitions.
-- `registry_table`, `seed_definition`, `entities`: that table, created empty; seeding it; reading
-  it back.
+- `registry_table`: that table, created empty (`tests.helpers` seeds and reads it).
 - `seeded`: the world the bad-input properties of both tiers assume (`tests/strategies.py`).
-- `azure_embedding`: the vector the simulator answers for a text, asked for directly.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-import requests
-from azure.data.tables import TableClient, TableEntity, TableServiceClient
+from azure.data.tables import TableClient, TableServiceClient
 
 from local.azurite import Azurite, AzuriteError
 from local.simulator import Simulator
+from shared import wiring
 from shared.settings import SETTING_NAMES
+from tests.helpers import ACCOUNT, IDENTITY_HEADER, RESOURCE_GROUP, SUBSCRIPTION
 
-ROOT = Path(__file__).resolve().parent.parent
-ACCOUNT = "test-aoai"
-SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
-RESOURCE_GROUP = "rg-test"
-IDENTITY_HEADER = "test-identity-header"
 APP_ENV_NAMES = (*SETTING_NAMES, "DISCOVERY_SCHEDULE", "AZURE_TOKEN_CREDENTIALS")
 
 
+class AppSettings:
+    """The app's settings (environment variables) for one test. The app reads its settings once
+    per process; each change here makes its next call read them again (`wiring.reset`), as a
+    restart after a change of app settings does in Azure."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+
+    def set(self, name: str, value: str) -> None:
+        self._monkeypatch.setenv(name, value)
+        wiring.reset()
+
+    def unset(self, name: str) -> None:
+        self._monkeypatch.delenv(name, raising=False)
+        wiring.reset()
+
+
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def app_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[AppSettings]:
+    """Every test starts with none of the app's settings, and the app built from none."""
+    settings = AppSettings(monkeypatch)
     for name in APP_ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
+        settings.unset(name)
+    yield settings
+    wiring.reset()
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +94,7 @@ def table_name() -> str:
 
 @pytest.fixture
 def app_env(
-    monkeypatch: pytest.MonkeyPatch, sim: Simulator, azurite: Azurite, table_name: str
+    app_settings: AppSettings, sim: Simulator, azurite: Azurite, table_name: str
 ) -> dict[str, str]:
     env = {
         "AZURE_OPENAI_ACCOUNT": ACCOUNT,
@@ -98,7 +112,7 @@ def app_env(
         "RUN_DEADLINE_S": "20",
     }
     for name, value in env.items():
-        monkeypatch.setenv(name, value)
+        app_settings.set(name, value)
     return env
 
 
@@ -112,38 +126,10 @@ def registry_table(azurite: Azurite, table_name: str) -> Iterator[TableClient]:
 
 
 @pytest.fixture
-def seeded(sim: Simulator, registry_table: TableClient, monkeypatch: pytest.MonkeyPatch) -> str:
+def seeded(sim: Simulator, registry_table: TableClient, app_settings: AppSettings) -> str:
     """The world the bad-input oracles assume (`strategies.seed_world`), and MAX_REQUEST_BYTES
     low enough for a body of a few KB to exceed it. Returns the uploaded batch input file's id."""
     from tests import strategies  # here, not at the top: strategies imports this module
 
-    monkeypatch.setenv("MAX_REQUEST_BYTES", str(strategies.BODY_LIMIT))
+    app_settings.set("MAX_REQUEST_BYTES", str(strategies.BODY_LIMIT))
     return strategies.seed_world(sim, registry_table)
-
-
-def seed_definition(table: TableClient, external_id: str, **properties: object) -> None:
-    entity: dict[str, object] = {"PartitionKey": ACCOUNT, "RowKey": external_id}
-    for name, value in properties.items():
-        entity[name] = json.dumps(value) if name == "Attributes" else value
-    table.upsert_entity(entity)
-
-
-def entities(table: TableClient) -> dict[str, TableEntity]:
-    """The account's registry entities, by External Id (RowKey)."""
-    query = table.query_entities("PartitionKey eq @pk", parameters={"pk": ACCOUNT})
-    return {entity["RowKey"]: entity for entity in query}
-
-
-def azure_embedding(sim: Simulator, deployment: str, text: str) -> list[float]:
-    """The vector Azure (the simulator) answers for `text`, asked directly with its API key.
-    The call is recorded like the app's: make it after checking `sim.requests()`."""
-    response = requests.post(
-        f"{sim.url}/openai/deployments/{quote(deployment, safe='')}/embeddings",
-        params={"api-version": "2024-10-21"},
-        headers={"api-key": sim.api_key},
-        json={"input": text},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    vector: list[float] = response.json()["data"][0]["embedding"]
-    return vector

@@ -26,7 +26,7 @@ from hypothesis import event
 from hypothesis import strategies as st
 
 from local.simulator import BATCH_COMPLETION_WINDOW, BATCH_ENDPOINTS, Simulator
-from tests.conftest import azure_embedding, seed_definition
+from tests.helpers import azure_embedding, seed_definition
 
 # --- the world the properties run in --------------------------------------------------------
 

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from local.simulator import Simulator
 from tests import strategies as s
-from tests.conftest import IDENTITY_HEADER
 from tests.functions.helpers import Reply, chat, embed, invoke, status, submit_batch
+from tests.helpers import IDENTITY_HEADER
 
 pytestmark = pytest.mark.usefixtures("app_env")
 

@@ -1,5 +1,5 @@
 """`batch_run` and `run_status` for batches, called as the host calls them, against the
-simulator's Files and Batch API and Azurite (design §6)."""
+simulator's Files and Batch API and Azurite (docs/design.md §6)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from datetime import datetime
 import pytest
 
 from local.simulator import Fault
-from tests.conftest import seed_definition
 from tests.functions.helpers import (
     assert_failed,
     assert_no_call_to_azure,
@@ -18,6 +17,7 @@ from tests.functions.helpers import (
     status,
     submit_batch,
 )
+from tests.helpers import seed_definition
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -156,8 +156,8 @@ def test_status_query_url_carries_the_callers_key(sim, file_id, kwargs, query):
     assert reply.body["statusQueryUrl"] == f"{ORIGIN}/api/status/{batch_id}?{query}"
 
 
-def test_public_base_url_setting_replaces_the_origin(sim, file_id, monkeypatch):
-    monkeypatch.setenv("PUBLIC_BASE_URL", "https://gateway.example.com/aoai")
+def test_public_base_url_setting_replaces_the_origin(sim, file_id, app_settings):
+    app_settings.set("PUBLIC_BASE_URL", "https://gateway.example.com/aoai")
     reply = submit_batch("gpt-4o", {"input_file_id": file_id}, params={"code": "k"})
     batch_id = submitted(sim, reply)
     assert reply.body["statusQueryUrl"] == (
@@ -166,9 +166,9 @@ def test_public_base_url_setting_replaces_the_origin(sim, file_id, monkeypatch):
 
 
 def test_behind_a_gateway_a_key_it_added_as_a_header_stays_out_of_the_url(
-    sim, file_id, monkeypatch
+    sim, file_id, app_settings
 ):
-    monkeypatch.setenv("PUBLIC_BASE_URL", "https://gateway.example.com")
+    app_settings.set("PUBLIC_BASE_URL", "https://gateway.example.com")
     reply = submit_batch(
         "gpt-4o", {"input_file_id": file_id}, headers={"x-functions-key": "backend-key"}
     )
@@ -368,9 +368,9 @@ def test_a_bad_deployment_in_the_poll_query_is_400(sim, batch_id):
 
 
 def test_a_poll_survives_a_dropped_connection_and_a_timeout_since_get_is_safe(
-    sim, batch_id, monkeypatch
+    sim, batch_id, app_settings
 ):
-    monkeypatch.setenv("AOAI_TIMEOUT_S", "0.3")
+    app_settings.set("AOAI_TIMEOUT_S", "0.3")
     sim.add_fault(Fault(method="GET", drop=True))
     sim.add_fault(Fault(method="GET", delay_s=1.0))
     reply = status(batch_id)

@@ -1,5 +1,5 @@
-"""Every row of the design §3 error table that applies to a chat run: status, code, the run id,
-and no call to Azure for bad input."""
+"""Every row of the docs/design.md §3 error table that applies to a chat run: status, code, the
+run id, and no call to Azure for bad input."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 
 from local.azurite import free_port
 from local.simulator import Fault
-from tests.conftest import seed_definition
 from tests.functions.helpers import assert_failed, assert_no_call_to_azure, chat
+from tests.helpers import seed_definition
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -65,13 +65,13 @@ def test_bad_deployment_names_are_400_before_anything_else(sim, name):
     assert_no_call_to_azure(sim)
 
 
-def test_bad_deployment_name_wins_even_without_settings(monkeypatch):
-    monkeypatch.delenv("AZURE_OPENAI_ACCOUNT")
+def test_bad_deployment_name_wins_even_without_settings(app_settings):
+    app_settings.unset("AZURE_OPENAI_ACCOUNT")
     assert_failed(chat("a?b", {"user_prompt": "u"}), 400, "InvalidDeploymentName", run_id=None)
 
 
-def test_oversized_body_is_413(sim, monkeypatch):
-    monkeypatch.setenv("MAX_REQUEST_BYTES", "1000")
+def test_oversized_body_is_413(sim, app_settings):
+    app_settings.set("MAX_REQUEST_BYTES", "1000")
     body = b'{"user_prompt": "' + b"x" * 1000 + b'"}'
     reply = chat("gpt-4o", body)
     assert_failed(reply, 413, "PayloadTooLarge", run_id=FAILED)
@@ -138,9 +138,9 @@ def test_unsupported_parameter_is_422_with_azure_code(sim):
     assert "max_tokens" in reply.body["error"]["message"]
 
 
-def test_wrong_api_key_is_502_upstream_auth_failed_naming_the_role(sim, monkeypatch):
-    monkeypatch.setenv("AZURE_OPENAI_AUTH", "api_key")
-    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "wrong")
+def test_wrong_api_key_is_502_upstream_auth_failed_naming_the_role(sim, app_settings):
+    app_settings.set("AZURE_OPENAI_AUTH", "api_key")
+    app_settings.set("AZURE_OPENAI_API_KEY", "wrong")
     reply = chat("gpt-4o", {"user_prompt": "u"})
     assert_failed(reply, 502, "UpstreamAuthFailed", run_id=FAILED)
     assert "Cognitive Services OpenAI User" in reply.body["error"]["message"]
@@ -169,8 +169,8 @@ def test_bearer_refused_is_502_upstream_auth_failed(sim, status):
     assert len(sim.requests()) == 1
 
 
-def test_missing_account_setting_is_500_not_configured(sim, monkeypatch, caplog):
-    monkeypatch.delenv("AZURE_OPENAI_ACCOUNT")
+def test_missing_account_setting_is_500_not_configured(sim, app_settings, caplog):
+    app_settings.unset("AZURE_OPENAI_ACCOUNT")
     reply = chat("gpt-4o", {"user_prompt": "u"})
     assert_failed(reply, 500, "NotConfigured", run_id=FAILED)
     assert "AZURE_OPENAI_ACCOUNT" in reply.body["error"]["message"]
@@ -180,16 +180,16 @@ def test_missing_account_setting_is_500_not_configured(sim, monkeypatch, caplog)
     )
 
 
-def test_api_key_mode_without_key_is_500_not_configured(monkeypatch):
-    monkeypatch.setenv("AZURE_OPENAI_AUTH", "api_key")
+def test_api_key_mode_without_key_is_500_not_configured(app_settings):
+    app_settings.set("AZURE_OPENAI_AUTH", "api_key")
     reply = chat("gpt-4o", {"user_prompt": "u"})
     assert_failed(reply, 500, "NotConfigured", run_id=FAILED)
     assert "AZURE_OPENAI_API_KEY" in reply.body["error"]["message"]
 
 
-def test_unreachable_storage_without_known_definition_is_503(sim, monkeypatch):
+def test_unreachable_storage_without_known_definition_is_503(sim, app_settings):
     dead = free_port()
-    monkeypatch.setenv(
+    app_settings.set(
         "AzureWebJobsStorage",
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
         f"TableEndpoint=http://127.0.0.1:{dead}/devstoreaccount1;",
@@ -244,8 +244,8 @@ def test_dropped_connection_is_retried(sim):
     assert len(sim.requests()) == 2
 
 
-def test_connection_refused_is_502_upstream_unavailable(monkeypatch):
-    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", f"http://127.0.0.1:{free_port()}")
+def test_connection_refused_is_502_upstream_unavailable(app_settings):
+    app_settings.set("AZURE_OPENAI_ENDPOINT", f"http://127.0.0.1:{free_port()}")
     reply = chat("gpt-4o", {"user_prompt": "u"})
     assert_failed(reply, 502, "UpstreamUnavailable", run_id=FAILED)
 
@@ -271,8 +271,8 @@ def test_unreadable_answers_are_502(sim, fault):
     assert len(sim.requests()) == 1  # a POST that was answered is not sent again
 
 
-def test_read_timeout_on_post_is_504_and_not_retried(sim, monkeypatch):
-    monkeypatch.setenv("AOAI_TIMEOUT_S", "0.3")
+def test_read_timeout_on_post_is_504_and_not_retried(sim, app_settings):
+    app_settings.set("AOAI_TIMEOUT_S", "0.3")
     sim.add_fault(Fault(path="chat/completions", delay_s=2, times=None))
     reply = chat("gpt-4o", {"user_prompt": "u"})
     assert_failed(reply, 504, "UpstreamTimeout", run_id=FAILED)

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from local.simulator import Fault
-from tests.conftest import ACCOUNT, RESOURCE_GROUP, SUBSCRIPTION, seed_definition
 from tests.functions.helpers import chat, only_call
+from tests.helpers import ACCOUNT, RESOURCE_GROUP, SUBSCRIPTION, seed_definition
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -126,9 +126,9 @@ def test_deployment_name_attribute_overrides_the_deployment_called(sim, registry
     assert reply.body["deployment"] == "gpt-4o-mini"
 
 
-def test_api_key_mode_sends_the_key_and_asks_for_no_token(sim, monkeypatch):
-    monkeypatch.setenv("AZURE_OPENAI_AUTH", "api_key")
-    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "sim-api-key")
+def test_api_key_mode_sends_the_key_and_asks_for_no_token(sim, app_settings):
+    app_settings.set("AZURE_OPENAI_AUTH", "api_key")
+    app_settings.set("AZURE_OPENAI_API_KEY", "sim-api-key")
     reply = chat("gpt-4o", {"user_prompt": "u"})
     assert reply.status == 200
     call = only_call(sim)
@@ -176,12 +176,12 @@ def test_logs_carry_the_run_facts_and_never_the_prompt_completion_or_token(sim, 
     assert f"request_id={failed.body['request_id']}" in failure[0]
 
 
-def test_logs_never_carry_the_api_key(monkeypatch, caplog):
+def test_logs_never_carry_the_api_key(app_settings, caplog):
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setenv("AZURE_OPENAI_AUTH", "api_key")
-    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "sim-api-key")
+    app_settings.set("AZURE_OPENAI_AUTH", "api_key")
+    app_settings.set("AZURE_OPENAI_API_KEY", "sim-api-key")
     chat("gpt-4o", {"user_prompt": "u"})
-    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "wrong-key-123")
+    app_settings.set("AZURE_OPENAI_API_KEY", "wrong-key-123")
     assert chat("gpt-4o", {"user_prompt": "u"}).status == 502
     text = "\n".join(record.getMessage() for record in caplog.records)
     assert "sim-api-key" not in text and "wrong-key-123" not in text

@@ -12,8 +12,8 @@ import pytest
 
 import function_app
 from local.simulator import DEFAULT_DEPLOYMENTS, Deployment, Fault
-from tests.conftest import ACCOUNT, RESOURCE_GROUP, SUBSCRIPTION, entities, seed_definition
 from tests.functions.helpers import invoke
+from tests.helpers import ACCOUNT, RESOURCE_GROUP, SUBSCRIPTION, entities, seed_definition
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -279,9 +279,9 @@ def test_a_failed_or_partial_listing_changes_nothing(
     assert health.body["last_discovery"]["status"] == "Failed"
 
 
-def test_api_key_mode_makes_no_arm_call_and_says_why(sim, monkeypatch, registry_table):
-    monkeypatch.setenv("AZURE_OPENAI_AUTH", "api_key")
-    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "sim-api-key")
+def test_api_key_mode_makes_no_arm_call_and_says_why(sim, app_settings, registry_table):
+    app_settings.set("AZURE_OPENAI_AUTH", "api_key")
+    app_settings.set("AZURE_OPENAI_API_KEY", "sim-api-key")
     reply = discover()
     assert reply.status == 200
     assert reply.body["deployments"] == 0
@@ -327,8 +327,8 @@ def test_jobs_list_filters_by_job_type_and_rejects_bad_queries(registry_table):
         assert [d["field"] for d in bad.body["error"]["details"]] == fields
 
 
-def test_missing_subscription_fails_with_not_configured(sim, monkeypatch, registry_table):
-    monkeypatch.delenv("AZURE_SUBSCRIPTION_ID")
+def test_missing_subscription_fails_with_not_configured(sim, app_settings, registry_table):
+    app_settings.unset("AZURE_SUBSCRIPTION_ID")
     reply = discover()
     assert reply.status == 500
     assert reply.body["error"]["code"] == "NotConfigured"

@@ -1,4 +1,5 @@
-"""`embedding_run` called as the host calls it, against the simulator and Azurite (design §5)."""
+"""`embedding_run` called as the host calls it, against the simulator and Azurite
+(docs/design.md §5)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import logging
 import pytest
 
 from local.simulator import Deployment, Fault
-from tests.conftest import azure_embedding, seed_definition
 from tests.functions.helpers import assert_failed, assert_no_call_to_azure, chat, embed
+from tests.helpers import azure_embedding, seed_definition
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -119,8 +120,8 @@ def test_bad_deployment_names_are_400(sim, name):
     assert_no_call_to_azure(sim)
 
 
-def test_oversized_body_is_413(sim, monkeypatch):
-    monkeypatch.setenv("MAX_REQUEST_BYTES", "100")
+def test_oversized_body_is_413(sim, app_settings):
+    app_settings.set("MAX_REQUEST_BYTES", "100")
     reply = embed(EMBEDDING, {"input": "x" * 200})
     assert_failed(reply, 413, "PayloadTooLarge", run_id=FAILED)
     assert_no_call_to_azure(sim)

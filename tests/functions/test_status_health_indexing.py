@@ -12,8 +12,8 @@ import pytest
 
 import function_app
 from local.host import indexed_functions
-from tests.conftest import ROOT
 from tests.functions.helpers import assert_no_call_to_azure, invoke, status
+from tests.helpers import ROOT
 
 
 @pytest.mark.usefixtures("app_env")
@@ -66,17 +66,17 @@ def test_health_without_settings_says_what_is_missing():
     ]
 
 
-def test_health_with_invalid_settings_names_them(monkeypatch):
-    monkeypatch.setenv("AOAI_MAX_ATTEMPTS", "many")
+def test_health_with_invalid_settings_names_them(app_settings):
+    app_settings.set("AOAI_MAX_ATTEMPTS", "many")
     reply = invoke("health", "GET", "health")
     assert reply.body["status"] == "not_configured"
     assert reply.body["problem"]["code"] == "NotConfigured"
     assert "AOAI_MAX_ATTEMPTS" in reply.body["problem"]["message"]
 
 
-def test_health_reveals_no_secret(app_env, monkeypatch):
-    monkeypatch.setenv("AZURE_OPENAI_AUTH", "api_key")
-    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "top-secret-key")
+def test_health_reveals_no_secret(app_env, app_settings):
+    app_settings.set("AZURE_OPENAI_AUTH", "api_key")
+    app_settings.set("AZURE_OPENAI_API_KEY", "top-secret-key")
     reply = invoke("health", "GET", "health")
     assert reply.body["status"] == "ok"
     assert reply.body["account"] == "test-aoai"

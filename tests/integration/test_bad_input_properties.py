@@ -28,8 +28,7 @@ from hypothesis import strategies as st
 from local.host import LocalHost
 from local.simulator import Simulator
 from tests import strategies as s
-from tests.conftest import IDENTITY_HEADER
-from tests.integration.conftest import FUNCTION_KEY, MASTER_KEY, TIMEOUT, api
+from tests.helpers import FUNCTION_KEY, IDENTITY_HEADER, MASTER_KEY, TIMEOUT, api
 
 pytestmark = pytest.mark.integration
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from local.simulator import Fault
-from tests.conftest import seed_definition
-from tests.integration.conftest import api
+from tests.helpers import api, seed_definition
 
 pytestmark = pytest.mark.integration
 
@@ -75,12 +74,12 @@ def test_bad_deployment_names_in_the_url_are_400(host, sim, in_url):
     assert sim.requests() == [] and sim.token_requests() == []
 
 
-def test_bad_bodies_over_http_are_400_and_413(host, sim, monkeypatch):
+def test_bad_bodies_over_http_are_400_and_413(host, sim, app_settings):
     not_json = api(host, "POST", "chat/gpt-4o", data=b"{nope")
     assert (not_json.status_code, not_json.json()["error"]["code"]) == (400, "InvalidRequest")
     blank = api(host, "POST", "chat/gpt-4o", json={"user_prompt": ""})
     assert (blank.status_code, blank.json()["error"]["code"]) == (400, "InvalidRequest")
-    monkeypatch.setenv("MAX_REQUEST_BYTES", "64")
+    app_settings.set("MAX_REQUEST_BYTES", "64")
     too_big = api(host, "POST", "chat/gpt-4o", json={"user_prompt": "x" * 100})
     assert too_big.status_code == 413
     assert too_big.json()["error"]["code"] == "PayloadTooLarge"

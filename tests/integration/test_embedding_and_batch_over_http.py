@@ -8,8 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.conftest import azure_embedding, seed_definition
-from tests.integration.conftest import FUNCTION_KEY, TIMEOUT
+from tests.helpers import FUNCTION_KEY, TIMEOUT, azure_embedding, seed_definition
 
 pytestmark = pytest.mark.integration
 

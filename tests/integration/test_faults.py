@@ -19,8 +19,7 @@ from azure.data.tables import TableClient
 
 from local.host import LocalHost
 from local.simulator import Fault, RecordedRequest, Simulator
-from tests.conftest import entities
-from tests.integration.conftest import MASTER_KEY, api
+from tests.helpers import MASTER_KEY, api, entities
 
 pytestmark = pytest.mark.integration
 
@@ -36,11 +35,11 @@ HTML_PAGE = "<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>"
 
 
 @pytest.fixture
-def fast(monkeypatch: pytest.MonkeyPatch, app_env: dict[str, str]) -> None:
-    monkeypatch.setenv("AOAI_TIMEOUT_S", str(READ_TIMEOUT_S))
-    monkeypatch.setenv("RUN_DEADLINE_S", str(DEADLINE_S))
-    monkeypatch.setenv("AOAI_BACKOFF_S", "0.01")
-    monkeypatch.setenv("AOAI_MAX_ATTEMPTS", str(ATTEMPTS))
+def fast(app_settings, app_env: dict[str, str]) -> None:
+    app_settings.set("AOAI_TIMEOUT_S", str(READ_TIMEOUT_S))
+    app_settings.set("RUN_DEADLINE_S", str(DEADLINE_S))
+    app_settings.set("AOAI_BACKOFF_S", "0.01")
+    app_settings.set("AOAI_MAX_ATTEMPTS", str(ATTEMPTS))
 
 
 @dataclass(frozen=True)

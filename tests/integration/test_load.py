@@ -23,7 +23,7 @@ import requests
 
 from bench.load import NEW_CONNECTION, POOL_FULL, send_runs
 from local.simulator import Deployment
-from tests.integration.conftest import FUNCTION_KEY, TIMEOUT
+from tests.helpers import FUNCTION_KEY, TIMEOUT
 
 pytestmark = pytest.mark.integration
 

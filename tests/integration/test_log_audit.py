@@ -27,8 +27,8 @@ from local.azurite import KEY as STORAGE_KEY
 from local.azurite import Azurite
 from local.host import LocalHost
 from local.simulator import Fault, Simulator
-from tests.conftest import IDENTITY_HEADER
-from tests.integration.conftest import FUNCTION_KEY, MASTER_KEY, api
+from tests.conftest import AppSettings
+from tests.helpers import FUNCTION_KEY, IDENTITY_HEADER, MASTER_KEY, api
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,7 @@ FAILURE_LINE = re.compile(r"run failed: run_id=(\S+) deployment=(\S+) .*request_
 
 
 @pytest.fixture
-def sas_storage(monkeypatch: pytest.MonkeyPatch, app_env: dict[str, str], azurite: Azurite) -> str:
+def sas_storage(app_settings, app_env: dict[str, str], azurite: Azurite) -> str:
     sas = generate_account_sas(
         AzureNamedKeyCredential(STORAGE_ACCOUNT, STORAGE_KEY),
         resource_types=ResourceTypes(service=True, container=True, object=True),
@@ -50,11 +50,9 @@ def sas_storage(monkeypatch: pytest.MonkeyPatch, app_env: dict[str, str], azurit
         expiry=datetime.now(UTC) + timedelta(hours=1),
     )
     endpoint = f"http://127.0.0.1:{azurite.port}/{STORAGE_ACCOUNT}"
-    monkeypatch.setenv(
-        "AzureWebJobsStorage", f"TableEndpoint={endpoint};SharedAccessSignature={sas}"
-    )
-    monkeypatch.setenv("AOAI_BACKOFF_S", "0.01")
-    monkeypatch.setenv("AOAI_TIMEOUT_S", "0.5")
+    app_settings.set("AzureWebJobsStorage", f"TableEndpoint={endpoint};SharedAccessSignature={sas}")
+    app_settings.set("AOAI_BACKOFF_S", "0.01")
+    app_settings.set("AOAI_TIMEOUT_S", "0.5")
     return sas
 
 
@@ -63,7 +61,7 @@ def test_no_secret_or_content_in_any_log_record_and_failures_carry_their_ids(
     sim: Simulator,
     sas_storage: str,
     caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
+    app_settings: AppSettings,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     answers: list[dict[str, Any]] = []
@@ -123,10 +121,10 @@ def test_no_secret_or_content_in_any_log_record_and_failures_carry_their_ids(
     run("GET", "status/gpt-4o%23sync%23Failed")
 
     # api_key mode: a success and a refused key
-    monkeypatch.setenv("AZURE_OPENAI_AUTH", "api_key")
-    monkeypatch.setenv("AZURE_OPENAI_API_KEY", sim.api_key)
+    app_settings.set("AZURE_OPENAI_AUTH", "api_key")
+    app_settings.set("AZURE_OPENAI_API_KEY", sim.api_key)
     run("POST", "chat/gpt-4o", json={"user_prompt": API_KEY_PROMPT})
-    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "audit-wrong-api-key-1a2b")
+    app_settings.set("AZURE_OPENAI_API_KEY", "audit-wrong-api-key-1a2b")
     run("POST", "chat/gpt-4o", json={"user_prompt": API_KEY_PROMPT})
 
     lines = [_text(record) for record in caplog.records]

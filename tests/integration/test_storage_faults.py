@@ -17,8 +17,8 @@ from azure.data.tables import TableClient, TableServiceClient
 from local.azurite import Azurite, connection_string
 from local.host import LocalHost
 from local.simulator import Deployment, Fault, Simulator
-from tests.conftest import entities, seed_definition
-from tests.integration.conftest import MASTER_KEY, TIMEOUT, api
+from tests.conftest import AppSettings
+from tests.helpers import MASTER_KEY, TIMEOUT, api, entities, seed_definition
 from tests.integration.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -27,15 +27,13 @@ TABLE = "StorageFaultJobs"
 
 
 @pytest.fixture
-def storage(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_env: dict[str, str]
-) -> Iterator[Azurite]:
+def storage(tmp_path: Path, app_settings, app_env: dict[str, str]) -> Iterator[Azurite]:
     """An Azurite kept on disk, so data survives a stop and start on the same port."""
     server = Azurite(location=tmp_path / "azurite")
     server.start()
-    monkeypatch.setenv("AzureWebJobsStorage", server.connection_string)
-    monkeypatch.setenv("JOB_DEFINITIONS_TABLE", TABLE)
-    monkeypatch.setenv("REGISTRY_CACHE_TTL_S", "0")  # every run reads storage
+    app_settings.set("AzureWebJobsStorage", server.connection_string)
+    app_settings.set("JOB_DEFINITIONS_TABLE", TABLE)
+    app_settings.set("REGISTRY_CACHE_TTL_S", "0")  # every run reads storage
     try:
         yield server
     finally:
@@ -128,12 +126,12 @@ def _stop_once_listing_started(sim: Simulator, storage: Azurite) -> None:
 
 
 def test_storage_recreated_empty_is_recovered_without_restarting_the_app(
-    host: LocalHost, monkeypatch: pytest.MonkeyPatch
+    host: LocalHost, app_settings
 ) -> None:
     # An in-memory Azurite forgets everything when it stops: the table itself is gone.
     server = Azurite()
     server.start()
-    monkeypatch.setenv("AzureWebJobsStorage", server.connection_string)
+    app_settings.set("AzureWebJobsStorage", server.connection_string)
     try:
         assert discover(host).json()["created"] == 5
         server.stop()
@@ -152,7 +150,7 @@ def test_storage_lost_between_two_transactions_leaves_whole_entities_then_a_sync
     host: LocalHost,
     sim: Simulator,
     azurite: Azurite,
-    monkeypatch: pytest.MonkeyPatch,
+    app_settings: AppSettings,
     registry_table: TableClient,
 ) -> None:
     # 60 chat deployments are 120 definitions: two table transactions (at most 100 each).
@@ -166,7 +164,7 @@ def test_storage_lost_between_two_transactions_leaves_whole_entities_then_a_sync
         return len(transactions) == 2
 
     with TcpProxy(azurite.port, second_transaction) as proxy:
-        monkeypatch.setenv("AzureWebJobsStorage", connection_string(proxy.port))
+        app_settings.set("AzureWebJobsStorage", connection_string(proxy.port))
         failed = discover(host)
         assert proxy.is_down
         assert failed.status_code == 503, failed.text
@@ -186,10 +184,10 @@ def test_storage_lost_between_two_transactions_leaves_whole_entities_then_a_sync
 
 
 def test_storage_that_never_answers_fails_runs_within_the_registry_timeouts_sharing_one_read(
-    host: LocalHost, sim: Simulator, azurite: Azurite, monkeypatch: pytest.MonkeyPatch
+    host: LocalHost, sim: Simulator, azurite: Azurite, app_settings
 ) -> None:
     with TcpProxy(azurite.port) as proxy:
-        monkeypatch.setenv("AzureWebJobsStorage", connection_string(proxy.port))
+        app_settings.set("AzureWebJobsStorage", connection_string(proxy.port))
         proxy.blackhole()
         with ThreadPoolExecutor(8) as pool:
             # A client timeout of 60 s: the registry's own timeouts (3 s connect, 5 s read, one

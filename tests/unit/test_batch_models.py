@@ -7,16 +7,12 @@ from datetime import UTC, datetime
 import pytest
 
 from shared import errors
-from shared.models import (
-    Batch,
-    BatchAttributes,
-    BatchRunRequest,
-    EmbeddingRunRequest,
-    JobDefinition,
-    iso_utc,
-)
-from shared.runs import batch_request_body
-from shared.status import Caller
+from shared.models.azure import Batch, iso_utc
+from shared.models.requests import BatchRunRequest, EmbeddingRunRequest
+from shared.registry.entity import BatchAttributes, JobDefinition
+from shared.runs.batch import batch_request_body
+from shared.runs.ids import status_query_url
+from shared.web import RequestOrigin
 
 CREATED = datetime(2026, 11, 26, 0, 9, 55, tzinfo=UTC)
 
@@ -200,23 +196,25 @@ def test_ended_at_is_the_time_of_the_terminal_state():
     ],
 )
 def test_caller_key_from_header_or_query(params, headers, key, in_header):
-    caller = Caller.from_request("http://127.0.0.1:7071/api/batches/gpt-4o?x=1", params, headers)
-    assert caller == Caller("http://127.0.0.1:7071", key, key_in_header=in_header)
+    caller = RequestOrigin.from_request(
+        "http://127.0.0.1:7071/api/batches/gpt-4o?x=1", params, headers
+    )
+    assert caller == RequestOrigin("http://127.0.0.1:7071", key, key_in_header=in_header)
 
 
 def test_status_query_url_carries_key_and_deployment_encoded():
-    caller = Caller("https://app.azurewebsites.net", "a+b/c==")
-    assert caller.status_query_url("batch_1", "gpt-4o", None) == (
+    caller = RequestOrigin("https://app.azurewebsites.net", "a+b/c==")
+    assert status_query_url(caller, "batch_1", "gpt-4o", None) == (
         "https://app.azurewebsites.net/api/status/batch_1?deployment=gpt-4o&code=a%2Bb%2Fc%3D%3D"
     )
-    assert Caller("http://h:1").status_query_url("batch_1", None, None) == (
+    assert status_query_url(RequestOrigin("http://h:1"), "batch_1", None, None) == (
         "http://h:1/api/status/batch_1"
     )
 
 
 def test_public_base_url_replaces_the_origin():
-    caller = Caller("http://internal:80", "k")
-    assert caller.status_query_url("batch_1", None, "https://api.example.com/aoai/") == (
+    caller = RequestOrigin("http://internal:80", "k")
+    assert status_query_url(caller, "batch_1", None, "https://api.example.com/aoai/") == (
         "https://api.example.com/aoai/api/status/batch_1?code=k"
     )
 
@@ -224,10 +222,10 @@ def test_public_base_url_replaces_the_origin():
 def test_behind_a_gateway_a_header_key_is_not_copied_into_the_url():
     # API Management typically adds the backend's function key as a header: it must not go
     # back to the gateway's clients.
-    injected = Caller("http://internal:80", "backend-key", key_in_header=True)
-    assert injected.status_query_url("batch_1", "d", "https://api.example.com") == (
+    injected = RequestOrigin("http://internal:80", "backend-key", key_in_header=True)
+    assert status_query_url(injected, "batch_1", "d", "https://api.example.com") == (
         "https://api.example.com/api/status/batch_1?deployment=d"
     )
-    assert injected.status_query_url("batch_1", "d", None) == (
+    assert status_query_url(injected, "batch_1", "d", None) == (
         "http://internal:80/api/status/batch_1?deployment=d&code=backend-key"
     )

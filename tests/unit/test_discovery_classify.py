@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from shared.discovery import PARAMETERS, classify
-from shared.models import ArmDeployment
+from shared.discovery.classify import PARAMETERS, classify
+from shared.models.azure import ArmDeployment
 
 MONITOR = "https://portal.azure.com/#@/resource/x/overview"
 
@@ -62,7 +62,7 @@ def test_properties_are_exactly_the_design_schema():
     )
     deployment.properties.provisioningState = "Succeeded"
     (chat, _batch), _ = classify([deployment], MONITOR)
-    assert chat.properties() == {
+    assert chat.owned_properties() == {
         "ExternalId": "gpt-4o",
         "JobType": "Azure OpenAI Chat Completion",
         "Platform": "Azure OpenAI",
@@ -90,7 +90,7 @@ def test_legacy_scale_settings_and_missing_version_are_tolerated():
         }
     )
     (chat, _), _ = classify([deployment], None)
-    props = chat.properties()
+    props = chat.owned_properties()
     assert props["SkuCapacity"] == 3
     assert "SkuName" not in props and "ModelVersion" not in props and "MonitorUrl" not in props
 

@@ -5,15 +5,10 @@ import json
 import pytest
 
 from shared import errors
-from shared.models import (
-    ChatAttributes,
-    ChatRunRequest,
-    JobDefinition,
-    parse_json_object,
-    validate_deployment_name,
-)
-from shared.runs import chat_request_body
-from shared.status import BatchRun, SyncRun, parse_run_id
+from shared.models.requests import ChatRunRequest, parse_json_object, validate_deployment_name
+from shared.registry.entity import ChatAttributes, JobDefinition
+from shared.runs.chat import chat_request_body
+from shared.runs.ids import BatchRun, SyncRun, parse_run_id
 
 
 @pytest.mark.parametrize("name", ["gpt-4o", "a", "Model_1.2-x", "x" * 64])
@@ -72,7 +67,7 @@ def test_bad_parameters_name_the_field(body, field):
 def test_validation_details_never_echo_the_value():
     with pytest.raises(errors.InvalidRequest) as caught:
         ChatRunRequest.parse({"user_prompt": ["a secret prompt"]})
-    assert "secret" not in json.dumps(caught.value.body_fields())
+    assert "secret" not in json.dumps(caught.value.error_object())
 
 
 @pytest.mark.parametrize("body", [b"", b"{", b"\xff\xfe", b"[1]", b'"text"', b"null", b"42"])
@@ -203,6 +198,10 @@ def test_every_error_class_has_a_documented_status():
         "InvalidRunId": 400,
         "PayloadTooLarge": 413,
         "InvalidInputModel": 422,
+        "RunFailed": 422,
+        "BatchFailed": 422,
+        "BatchExpired": 422,
+        "BatchCancelled": 422,
         "NotConfigured": 500,
         "InvalidJobDefinition": 500,
         "InternalError": 500,

@@ -1,4 +1,4 @@
-"""The retry policy of design §8 as pure functions: decision and delay."""
+"""The retry policy of docs/design.md §8 as pure functions: decision and delay."""
 
 import email.utils
 
@@ -8,7 +8,7 @@ from urllib3 import HTTPConnectionPool
 from urllib3.exceptions import ReadTimeoutError
 
 from shared import constants as c
-from shared.http import (
+from shared.clients.retry import (
     backoff_s,
     retry_after_s,
     retry_delay_s,

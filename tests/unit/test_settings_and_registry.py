@@ -10,8 +10,8 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError
 
 from shared import errors
-from shared.models import JobDefinition
-from shared.registry import JobRegistry
+from shared.registry.entity import JobDefinition
+from shared.registry.reader import JobRegistry
 from shared.settings import SETTING_NAMES, load_settings
 
 
@@ -63,7 +63,7 @@ def test_invalid_settings_are_named_without_their_value(name, value):
     with pytest.raises(errors.NotConfigured) as caught:
         load_settings({name: value, "AZURE_OPENAI_API_KEY": "s3cret-key"})
     assert name in caught.value.message
-    assert "s3cret-key" not in str(caught.value.body_fields())
+    assert "s3cret-key" not in str(caught.value.error_object())
 
 
 class FakeTable:

@@ -6,11 +6,11 @@ import logging
 import pytest
 
 from shared import logsafety
-from shared.aoai import AzureOpenAI
+from shared.clients.openai import AzureOpenAI
+from shared.clients.retry import RetryPolicy
+from shared.clients.transport import AzureClient, new_session
 from shared.errors import RateLimited, UpstreamRejected
-from shared.http import AzureCaller, RetryPolicy, new_session
-from shared.runs import Outcome
-from shared.web import handle
+from shared.web import Outcome, handle
 
 
 def test_an_unexpected_exception_is_500_internal_error_without_details(caplog):
@@ -53,12 +53,12 @@ def test_upstream_error_carries_status_request_id_and_retry_after():
 
 def test_rejected_carries_azure_code_not_ours():
     error = UpstreamRejected("bad", upstream_status=400, upstream_code="content_filter")
-    assert error.body_fields() == {"code": "content_filter", "message": "bad"}
+    assert error.error_object() == {"code": "content_filter", "message": "bad"}
 
 
 def test_deployment_is_percent_encoded_in_the_upstream_url():
     client = AzureOpenAI(
-        AzureCaller(new_session(), dict, RetryPolicy()),
+        AzureClient(new_session(), dict, RetryPolicy()),
         endpoint="https://acct.openai.azure.com",
         api_version="2024-10-21",
     )

@@ -1,4 +1,4 @@
-"""Tokens for calls to Azure: the app's managed identity, or an API key (design §8).
+"""Tokens for calls to Azure: the app's managed identity, or an API key (docs/design.md §8).
 
 One `ManagedIdentityCredential` per process (user-assigned when `AZURE_CLIENT_ID` is set); one
 `TokenSource` per scope on top of it. azure-identity caches each token for its lifetime and
@@ -15,8 +15,8 @@ from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError
 from azure.identity import ManagedIdentityCredential, get_bearer_token_provider
 
+from shared.clients.transport import HeaderFactory
 from shared.errors import UpstreamAuthFailed
-from shared.http import HeaderFactory
 
 logger = logging.getLogger(__name__)
 

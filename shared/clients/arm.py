@@ -1,4 +1,4 @@
-"""Azure Resource Manager: the Azure OpenAI account's deployments list (design §7).
+"""Azure Resource Manager: the Azure OpenAI account's deployments list (docs/design.md §7).
 
 ARM errors come as `{"error": {"code", "message"}}`; the codes that mean "fix the identity,
 the role or the settings" become errors with a hint saying which.
@@ -9,9 +9,15 @@ from __future__ import annotations
 from urllib.parse import quote, urlsplit
 
 from shared import constants as c
+from shared.clients.azure_errors import error_for_status
+from shared.clients.transport import (
+    AzureClient,
+    Deadline,
+    UpstreamResponse,
+    parse_answer,
+)
 from shared.errors import UpstreamBadResponse, UpstreamError, UpstreamNotFound
-from shared.http import AzureCaller, Deadline, UpstreamResponse, error_for_status, parse_answer
-from shared.models import ArmDeployment, ArmDeploymentPage
+from shared.models.azure import ArmDeployment, ArmDeploymentPage
 
 AUTH_HINTS = {
     "AuthorizationFailed": (
@@ -31,12 +37,10 @@ NOT_FOUND_HINT = (
     "Check AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP and AZURE_OPENAI_ACCOUNT: they must name "
     "the Azure OpenAI resource."
 )
-# A listing longer than this is treated as an ARM fault (a nextLink loop), not followed forever.
-MAX_PAGES = 1000
 
 
 class ResourceManager:
-    def __init__(self, caller: AzureCaller, *, base_url: str) -> None:
+    def __init__(self, caller: AzureClient, *, base_url: str) -> None:
         self._caller = caller
         self._base_url = base_url
 
@@ -57,7 +61,7 @@ class ResourceManager:
         deployments: list[ArmDeployment] = []
         seen: set[str] = set()
         while url is not None:
-            if url in seen or len(seen) >= MAX_PAGES:
+            if url in seen or len(seen) >= c.ARM_MAX_PAGES:
                 raise UpstreamBadResponse("ARM's nextLink chain does not end.")
             seen.add(url)
             page = parse_answer(ArmDeploymentPage, self._get(url, deadline))
@@ -96,5 +100,5 @@ def _not_found(response: UpstreamResponse, code: str | None, message: str | None
     return UpstreamNotFound(
         message or "ARM found no such Azure OpenAI resource.",
         hint=NOT_FOUND_HINT,
-        **response.error_fields(code),
+        **response.error_context(code),
     )

@@ -6,16 +6,16 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from shared.errors import BatchNotFound, DeploymentNotFound, UpstreamError, UpstreamNotFound
-from shared.http import (
+from shared.clients.azure_errors import error_for_status
+from shared.clients.transport import (
     Answer,
-    AzureCaller,
+    AzureClient,
     Deadline,
     UpstreamResponse,
-    error_for_status,
     parse_answer,
 )
-from shared.models import Batch, ChatCompletion, Embedding
+from shared.errors import BatchNotFound, DeploymentNotFound, UpstreamError, UpstreamNotFound
+from shared.models.azure import Batch, ChatCompletion, Embedding
 
 NotFound = Callable[[UpstreamResponse, str | None, str | None], UpstreamError]
 
@@ -26,7 +26,7 @@ AUTH_HINT = (
 
 
 class AzureOpenAI:
-    def __init__(self, caller: AzureCaller, *, endpoint: str, api_version: str) -> None:
+    def __init__(self, caller: AzureClient, *, endpoint: str, api_version: str) -> None:
         self._caller = caller
         self._endpoint = endpoint
         self._api_version = api_version
@@ -93,7 +93,7 @@ def _not_found(
 
     def build(response: UpstreamResponse, code: str | None, said: str | None) -> UpstreamError:
         quoted = f" Azure said: {said}" if said and quote_code and code == quote_code else ""
-        return error(message + quoted, hint=hint, **response.error_fields(code))
+        return error(message + quoted, hint=hint, **response.error_context(code))
 
     return build
 

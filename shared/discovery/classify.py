@@ -1,4 +1,5 @@
-"""Classification (pure): the account's deployments in, job definitions out (design §7).
+"""Classification (pure): the account's deployments in, job definitions out (docs/design.md
+§7).
 
 A deployment whose model name contains `embedding` (any case) becomes one Azure OpenAI
 Embedding job; any other one an Azure OpenAI Chat Completion job (External Id = deployment
@@ -10,81 +11,46 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
+
+from pydantic import BaseModel
 
 from shared import constants as c
 from shared.errors import InvalidDeploymentName
-from shared.models import ArmDeployment, validate_deployment_name
-
-PLATFORM = "Azure OpenAI"
+from shared.models.answers import BatchOutputs, ChatOutputs, EmbeddingOutputs
+from shared.models.azure import ArmDeployment
+from shared.models.requests import validate_deployment_name
+from shared.registry.entity import PLATFORM, JobEntity
 
 
 def _param(name: str, direction: str, required: bool, description: str) -> dict[str, Any]:
     return {"name": name, "direction": direction, "required": required, "description": description}
 
 
-# The parameters of each job type, as Polysync defines them.
+def _outputs(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """A job type's output parameters: the fields of its answer's outputs model."""
+    return [
+        _param(name, "Output", False, field.description or "")
+        for name, field in model.model_fields.items()
+    ]
+
+
+# The parameters of each job type, as Polysync defines them: the inputs, then the outputs the
+# answers carry (`shared.models.answers`).
 PARAMETERS: dict[str, list[dict[str, Any]]] = {
     c.JOB_TYPE_CHAT: [
         _param(
             "system_prompt", "Input", False, "Falls back to the job attribute OpenAI System Prompt."
         ),
         _param("user_prompt", "Input", True, "The user message."),
-        _param("response", "Output", False, "choices[0].message.content"),
-        _param("prompt_tokens", "Output", False, "usage.prompt_tokens"),
-        _param("completion_tokens", "Output", False, "usage.completion_tokens"),
-        _param("total_tokens", "Output", False, "usage.total_tokens"),
-        _param("finish_reason", "Output", False, "choices[0].finish_reason"),
+        *_outputs(ChatOutputs),
     ],
     c.JOB_TYPE_EMBEDDING: [
         _param("input", "Input", True, "The text to embed."),
-        _param("embedding", "Output", False, "data[0].embedding"),
-        _param("prompt_tokens", "Output", False, "usage.prompt_tokens"),
-        _param("total_tokens", "Output", False, "usage.total_tokens"),
+        *_outputs(EmbeddingOutputs),
     ],
-    c.JOB_TYPE_BATCH: [
-        _param("output_file_id", "Output", False, "The batch's output file."),
-        _param("error_file_id", "Output", False, "The batch's error file."),
-        _param("request_counts_total", "Output", False, "request_counts.total"),
-        _param("request_counts_completed", "Output", False, "request_counts.completed"),
-        _param("request_counts_failed", "Output", False, "request_counts.failed"),
-    ],
+    c.JOB_TYPE_BATCH: _outputs(BatchOutputs),
 }
-
-
-@dataclass(frozen=True)
-class DiscoveredJob:
-    """The discovery-owned properties of one registry entity."""
-
-    external_id: str
-    job_type: str
-    deployment_name: str
-    model_name: str
-    model_version: str | None
-    model_format: str | None
-    sku_name: str | None
-    sku_capacity: int | None
-    provisioning_state: str | None
-    monitor_url: str | None
-
-    def properties(self) -> dict[str, Any]:
-        """Entity properties, exactly as design §7 names them (None values left out)."""
-        values = {
-            "ExternalId": self.external_id,
-            "JobType": self.job_type,
-            "Platform": PLATFORM,
-            "DeploymentName": self.deployment_name,
-            "ModelName": self.model_name,
-            "ModelVersion": self.model_version,
-            "ModelFormat": self.model_format,
-            "SkuName": self.sku_name,
-            "SkuCapacity": self.sku_capacity,
-            "ProvisioningState": self.provisioning_state,
-            "MonitorUrl": self.monitor_url,
-            "Parameters": json.dumps(PARAMETERS[self.job_type]),
-        }
-        return {name: value for name, value in values.items() if value is not None}
 
 
 def is_valid_deployment_name(name: str) -> bool:
@@ -101,9 +67,9 @@ def is_embedding_model(model_name: str) -> bool:
 
 def classify(
     deployments: Iterable[ArmDeployment], monitor_url: str | None
-) -> tuple[list[DiscoveredJob], list[str]]:
+) -> tuple[list[JobEntity], list[str]]:
     """The job definitions of these deployments, and warnings for the ones skipped."""
-    jobs: list[DiscoveredJob] = []
+    jobs: list[JobEntity] = []
     warnings: list[str] = []
     for deployment in deployments:
         model = deployment.properties.model
@@ -122,7 +88,7 @@ def classify(
         )
         for job_type in job_types:
             jobs.append(
-                DiscoveredJob(
+                JobEntity(
                     external_id=deployment.name
                     + (c.BATCH_SUFFIX if job_type == c.JOB_TYPE_BATCH else ""),
                     job_type=job_type,
@@ -134,6 +100,8 @@ def classify(
                     sku_capacity=deployment.capacity,
                     provisioning_state=deployment.properties.provisioningState,
                     monitor_url=monitor_url,
+                    platform=PLATFORM,
+                    parameters=json.dumps(PARAMETERS[job_type]),
                 )
             )
     return jobs, warnings

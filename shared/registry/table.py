@@ -1,0 +1,54 @@
+"""The registry's Table storage client: from the `AzureWebJobsStorage` connection string, or
+identity-based from `AzureWebJobsStorage__tableServiceUri` with the app's managed identity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azure.core.credentials import TokenCredential
+from azure.core.pipeline.transport import RequestsTransport
+from azure.data.tables import TableClient
+
+from shared import constants as c
+from shared.clients.transport import new_session
+
+_TABLE_CLIENT_OPTIONS: dict[str, Any] = {"retry_total": c.REGISTRY_RETRY_TOTAL}
+
+
+def _transport() -> RequestsTransport:
+    """azure-core's default transport pools 10 connections, fewer than the concurrent runs of
+    one worker: a session of our own, sized like the one for Azure OpenAI. (A transport given to
+    a client takes its timeouts from here: the client's own timeout options no longer apply.)"""
+    return RequestsTransport(
+        session=new_session(),
+        session_owner=False,
+        connection_timeout=c.REGISTRY_CONNECT_TIMEOUT_S,
+        read_timeout=c.REGISTRY_READ_TIMEOUT_S,
+    )
+
+
+def table_client(
+    *,
+    table_name: str,
+    connection_string: str | None,
+    table_service_uri: str | None,
+    credential: TokenCredential,
+) -> TableClient | None:
+    """A client for the registry table: from the `AzureWebJobsStorage` connection string, or
+    identity-based from `AzureWebJobsStorage__tableServiceUri` with the app's managed identity."""
+    if connection_string:
+        return TableClient.from_connection_string(
+            connection_string,
+            table_name=table_name,
+            transport=_transport(),
+            **_TABLE_CLIENT_OPTIONS,
+        )
+    if table_service_uri:
+        return TableClient(
+            endpoint=table_service_uri,
+            table_name=table_name,
+            credential=credential,
+            transport=_transport(),
+            **_TABLE_CLIENT_OPTIONS,
+        )
+    return None

@@ -1,0 +1,133 @@
+"""A run's inputs: its parameters (size and shape checked), its job's attributes from the registry
+(the job type checked against the deployment), and the deployment it calls (docs/design.md §3,
+§7)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from shared import constants as c
+from shared.clients.transport import Deadline
+from shared.errors import AppError, InvalidInputModel, InvalidJobDefinition, PayloadTooLarge
+from shared.models.requests import RunRequest, parse_json_object, validate_deployment_name
+from shared.registry.entity import Attributes, JobDefinition, RunAttributes
+from shared.registry.reader import JobRegistry
+from shared.runs.context import RunContext
+from shared.wiring import Services
+
+Params = TypeVar("Params", bound=RunRequest)
+
+
+@dataclass(frozen=True)
+class JobSpec(Generic[Params, Attributes]):
+    """What one kind of job reads: its request model, its attribute model, its job type, and
+    whether its definition is the `{deployment}::batch` one."""
+
+    request: type[Params]
+    attributes: type[Attributes]
+    job_type: str
+    batch_suffix: bool = False
+
+
+@dataclass(frozen=True)
+class RunInputs(Generic[Params, Attributes]):
+    params: Params
+    attributes: Attributes
+    deployment: str  # the deployment the run calls
+
+
+@dataclass(frozen=True)
+class ReadyRun(Generic[Params, Attributes]):
+    """A run ready to call Azure: the process's services, its deadline, its inputs."""
+
+    app: Services
+    deadline: Deadline
+    job: RunInputs[Params, Attributes]
+
+
+def ready_run(
+    run: RunContext,
+    body: bytes,
+    spec: JobSpec[Params, Attributes],
+    services: Callable[[], Services],
+) -> ReadyRun[Params, Attributes]:
+    """The services (a missing setting fails the run here), the run's deadline from now, and
+    its inputs. Call inside `run.failures()`."""
+    app = services()
+    deadline = Deadline(app.settings.run_deadline_s)
+    job = read_inputs(run, body, app.registry, spec, app.settings.max_request_bytes)
+    return ReadyRun(app, deadline, job)
+
+
+def read_inputs(
+    run: RunContext,
+    body: bytes,
+    registry: JobRegistry,
+    spec: JobSpec[Params, Attributes],
+    max_request_bytes: int,
+) -> RunInputs[Params, Attributes]:
+    """The run's inputs; records the deployment it calls in `run`."""
+    external_id = run.deployment or ""
+    if len(body) > max_request_bytes:
+        raise PayloadTooLarge(
+            f"The request body has {len(body)} bytes; the limit is {max_request_bytes} "
+            "(MAX_REQUEST_BYTES)."
+        )
+    params = spec.request.parse(parse_json_object(body))
+    attributes = job_attributes(registry, external_id, spec)
+    run.deployment = called_deployment(attributes, external_id)
+    return RunInputs(params, attributes, run.deployment)
+
+
+def job_attributes(
+    registry: JobRegistry, deployment: str, spec: JobSpec[Params, Attributes]
+) -> Attributes:
+    """The run's job attributes from the registry, after checking the job type fits the
+    deployment (InvalidInputModel otherwise). A batch job's definition is `{d}::batch`; when
+    there is none, the deployment's own definition still says what model it is."""
+    suffix = c.BATCH_SUFFIX if spec.batch_suffix else ""
+    definition = registry.find(deployment + suffix)
+    if definition is None and spec.batch_suffix:
+        check_job_type(registry.find(deployment), spec.job_type)
+        return spec.attributes()
+    if definition is None:
+        return spec.attributes()
+    check_job_type(definition, spec.job_type)
+    return definition.attributes_as(spec.attributes)
+
+
+def check_job_type(definition: JobDefinition | None, job_type: str) -> None:
+    """InvalidInputModel when the registry says this deployment serves another kind of model:
+    an embedding model for a chat or batch job, a chat model for an embedding job."""
+    if definition is None or definition.job_type is None:
+        return
+    embedding_model = definition.job_type == c.JOB_TYPE_EMBEDDING
+    if embedding_model == (job_type == c.JOB_TYPE_EMBEDDING):
+        return
+    model = definition.model_name or "per the job registry"
+    if embedding_model:
+        raise InvalidInputModel(
+            f"The deployment {definition.external_id!r} serves an embedding model ({model}); "
+            f"a job of type {job_type!r} cannot run on it. Use the Azure OpenAI Embedding job "
+            "(POST /api/embeddings/{deployment})."
+        )
+    raise InvalidInputModel(
+        f"The deployment {definition.external_id!r} is not an embedding model ({model}); an "
+        "Azure OpenAI Embedding job cannot run on it. Use the Chat Completion job "
+        "(POST /api/chat/{deployment})."
+    )
+
+
+def called_deployment(attributes: RunAttributes, external_id: str) -> str:
+    """The job's `Deployment Name` attribute when it has one, else the External Id."""
+    if attributes.deployment_name is None:
+        return external_id
+    try:
+        return validate_deployment_name(attributes.deployment_name)
+    except AppError:
+        raise InvalidJobDefinition(
+            f"The job definition {external_id!r} has a 'Deployment Name' attribute that is not a "
+            "valid deployment name; fix it in the JobDefinitions table."
+        ) from None

@@ -1,0 +1,34 @@
+"""`GET /api/status/{run_id}[?deployment=...]` (docs/design.md §6): a synchronous run's id is
+decoded locally with no call to Azure; a batch id is polled (`shared.runs.batch`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from shared.errors import RunFailed
+from shared.models.answers import SyncStatusAnswer
+from shared.models.requests import validate_deployment_name
+from shared.runs.batch import poll_batch
+from shared.runs.ids import BatchRun, parse_run_id
+from shared.web import Outcome, RequestOrigin
+from shared.wiring import Services
+
+
+def poll_run(
+    run_id: str,
+    deployment: str | None,
+    origin: RequestOrigin,
+    services: Callable[[], Services],
+) -> Outcome:
+    """`deployment` is what our own statusQueryUrl carries, for the answer and the logs."""
+    run = parse_run_id(run_id)
+    if isinstance(run, BatchRun):
+        named = None if deployment is None else validate_deployment_name(deployment)
+        return poll_batch(run.batch_id, named, origin, services)
+    answer = SyncStatusAnswer(run_id=run.run_id, status=run.outcome, deployment=run.deployment)
+    if run.outcome == "Success":
+        return Outcome(200, answer)
+    error = RunFailed("The synchronous run failed; its error was in the run's own response.")
+    error.run_id = run.run_id
+    error.answer = answer.to_json() | {"error": error.error_object()}
+    raise error
