@@ -1,5 +1,6 @@
 """The registry entity's one schema (`JobEntity`): discovery's owned fields, the reader and the
-`/api/jobs` view all derive from it, so none can drift from it."""
+`/api/jobs` view all derive from it, so none can drift from it; and the job attributes a run
+reads from it."""
 
 from __future__ import annotations
 
@@ -9,11 +10,19 @@ from datetime import UTC, datetime
 import pytest
 
 from shared import constants as c
+from shared import errors
 from shared.discovery.classify import PARAMETERS, classify
 from shared.errors import InvalidJobDefinition
 from shared.models.answers import BatchOutputs, ChatOutputs, EmbeddingOutputs
 from shared.models.azure import ArmDeployment
-from shared.registry.entity import DISCOVERY_OWNED, OWNED_FIELDS, JobEntity
+from shared.registry.entity import (
+    DISCOVERY_OWNED,
+    OWNED_FIELDS,
+    BatchAttributes,
+    ChatAttributes,
+    JobDefinition,
+    JobEntity,
+)
 
 SEEN = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 # One entity as the table holds it, every property of the schema set (the administrator's
@@ -107,3 +116,55 @@ def test_each_job_types_output_parameters_are_its_answers_outputs(job_type, outp
 def test_the_reader_refuses_attributes_that_are_not_a_json_object(attributes):
     with pytest.raises(InvalidJobDefinition):
         JobEntity.from_table(STORED | {"Attributes": attributes}).definition()
+
+
+def attributes(**values: str) -> BatchAttributes:
+    entity = {"PartitionKey": "acct", "RowKey": "gpt-4o::batch", "Attributes": json.dumps(values)}
+    return JobDefinition.from_entity(entity).attributes_as(BatchAttributes)
+
+
+def test_a_bad_batch_attribute_is_an_invalid_job_definition():
+    with pytest.raises(errors.InvalidJobDefinition) as caught:
+        attributes(**{"OpenAI Input File ID": "not-a-file-id"})
+    assert "OpenAI Input File ID" in caught.value.message
+
+
+def _definition(attributes):
+    return JobDefinition.from_entity(
+        {"PartitionKey": "acct", "RowKey": "gpt-4o", "Attributes": json.dumps(attributes)}
+    )
+
+
+def test_attributes_as_strings_are_read():
+    attrs = _definition(
+        {
+            "OpenAI Max Tokens": "256",
+            "OpenAI Temperature": "0.2",
+            "OpenAI System Prompt": "Be brief",
+        }
+    ).attributes_as(ChatAttributes)
+    assert (attrs.max_tokens, attrs.temperature, attrs.system_prompt) == (256, 0.2, "Be brief")
+
+
+def test_blank_attributes_count_as_absent():
+    attrs = _definition({"OpenAI Max Tokens": "", "Deployment Name": ""}).attributes_as(
+        ChatAttributes
+    )
+    assert (attrs.max_tokens, attrs.deployment_name) == (None, None)
+
+
+def test_invalid_attribute_is_a_definition_error_naming_it():
+    with pytest.raises(errors.InvalidJobDefinition, match="OpenAI Max Tokens"):
+        _definition({"OpenAI Max Tokens": "lots"}).attributes_as(ChatAttributes)
+
+
+def test_attributes_that_are_not_json_are_a_definition_error():
+    with pytest.raises(errors.InvalidJobDefinition):
+        JobDefinition.from_entity({"RowKey": "x", "Attributes": "{not json"})
+
+
+def test_definition_tolerates_missing_properties():
+    definition = JobDefinition.from_entity({"PartitionKey": "acct", "RowKey": "hand-made"})
+    assert definition.external_id == "hand-made"
+    assert definition.attributes == {}
+    assert definition.job_type is None

@@ -17,7 +17,8 @@ from shared.clients.retry import (
 )
 
 NOW = 1_700_000_000.0
-# A read timeout in the body: requests wraps urllib3's error in a plain ConnectionError.
+
+
 STALLED_IN_BODY = requests.ConnectionError(ReadTimeoutError(HTTPConnectionPool("h"), "/x", "slow"))
 
 
