@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ from local.azurite import connection_string
 from local.simulator import Deployment, Simulator
 from shared import constants as c
 from shared import wiring
-from shared.registry.writer import SyncCounts
+from shared.models.answers import SyncCounts
 
 RUN_URL = "http://localhost:7071/api/discovery"
 
@@ -331,14 +331,13 @@ def host_request() -> func.HttpRequest:
 DiscoveryFunction = Callable[[func.HttpRequest], func.HttpResponse]
 
 
-@dataclass
 class Expected(SyncCounts):
     """The sync's counts, and the most transactions it may take."""
 
     max_transactions: int = 0
 
 
-COUNTS = tuple(f.name for f in fields(SyncCounts))
+COUNTS = tuple(SyncCounts.model_fields)
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import UTC, datetime
 
 from shared import constants as c
@@ -15,7 +14,6 @@ from shared.clients.transport import Deadline
 from shared.discovery.classify import PARAMETERS, classify
 from shared.errors import AppError, NotConfigured
 from shared.models.answers import DiscoveryOutcome
-from shared.registry.writer import SyncCounts
 from shared.web import Outcome
 from shared.wiring import Services
 
@@ -37,7 +35,6 @@ def sync_deployments(trigger: str, services: Callable[[], Services]) -> Outcome:
         trigger=trigger,
         started_at=started_at.isoformat(),
         definitions={job_type: 0 for job_type in PARAMETERS},
-        **asdict(SyncCounts()),
     )
     failure: AppError | None = None
     try:
@@ -73,7 +70,7 @@ def _sync(app: Services, outcome: DiscoveryOutcome, started_at: datetime) -> Non
     for job in jobs:
         outcome.definitions[job.job_type] += 1
     outcome.warnings.extend(warnings)
-    for name, value in asdict(counts).items():
+    for name, value in counts:
         setattr(outcome, name, value)
 
 

@@ -142,22 +142,32 @@ class ErrorAnswer(RunHead):
     request_id: str | None = None
 
 
-class DiscoveryOutcome(Answer):
-    """`POST /api/discovery` and the timer's outcome, also stored for `/api/health/`."""
+class SyncCounts(Answer):
+    """What a discovery sync did to the registry's definitions."""
 
-    status: Literal["Success", "Failed"] = "Success"
-    trigger: str
-    started_at: str
-    deployments: int = 0
-    definitions: dict[str, int]
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     retired: int = 0
     unretired: int = 0
+
+
+class DiscoveryHead(Answer):
+    status: Literal["Success", "Failed"] = "Success"
+    trigger: str
+    started_at: str
+    deployments: int = 0
+    definitions: dict[str, int]
+
+
+class DiscoveryTail(Answer):
     warnings: list[str] = Field(default_factory=list)
     error: dict[str, Any] | None = None
     duration_ms: int | None = None
+
+
+class DiscoveryOutcome(DiscoveryTail, SyncCounts, DiscoveryHead):
+    """`POST /api/discovery` and the timer's outcome, also stored for `/api/health`."""
 
 
 class JobsAnswer(Answer):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,16 +20,8 @@ from azure.data.tables import TableClient, TableEntity, TableTransactionError, U
 
 from shared import constants as c
 from shared.errors import NotConfigured, RegistryUnavailable
+from shared.models.answers import SyncCounts
 from shared.registry.entity import DISCOVERY_OWNED, JobEntity
-
-
-@dataclass
-class SyncCounts:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    retired: int = 0
-    unretired: int = 0
 
 
 class RegistryWriter:
