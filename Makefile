@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run test lint typecheck doctor pytest bench bench-discovery bench-load clean
+.PHONY: install lock run test lint typecheck doctor pytest bench bench-discovery bench-load clean
 
 install: $(PY_STAMP) $(NPM_STAMP)
 
@@ -14,8 +14,18 @@ $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
 		|| { echo "Python 3.11 is needed (found $$($(PYTHON) --version)); set PYTHON=" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements-dev.txt
 	touch $@
+
+## lock: compile requirements.in into requirements.txt (the runtime lock Azure installs), then
+## requirements-dev.in into requirements-dev.txt, both pinned and hashed (pip-tools, Python 3.11).
+## Pins that still fit are kept; LOCK_ARGS=--upgrade (or --upgrade-package NAME) moves them.
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	--strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock: $(PY_STAMP)
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
