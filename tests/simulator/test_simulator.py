@@ -12,8 +12,8 @@ import pytest
 import requests
 from azure.identity import ManagedIdentityCredential
 
-import local.simulator as simulator_module
-from local.simulator import COGNITIVE_SERVICES_AUDIENCE, Deployment, Fault, Simulator
+import local.simulator.state as simulator_state
+from local.simulator import COGNITIVE_SERVICES_AUDIENCE, Deployment, Fault, Simulator, cli
 from tests.simulator.conftest import fetch_token
 
 ARM_AUDIENCE = "https://management.azure.com"
@@ -266,8 +266,8 @@ def test_control_api(sim: Simulator, session: requests.Session) -> None:
 def test_request_logs_keep_the_latest_requests(
     session: requests.Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert simulator_module.REQUEST_LOG_MAX == 10_000
-    monkeypatch.setattr(simulator_module, "REQUEST_LOG_MAX", 3)
+    assert simulator_state.REQUEST_LOG_MAX == 10_000
+    monkeypatch.setattr(simulator_state, "REQUEST_LOG_MAX", 3)
     with Simulator() as small:
         arm_token = fetch_token(small, session, ARM_AUDIENCE)
         for index in range(5):
@@ -296,7 +296,7 @@ def test_constructor_checks_latency_like_the_setter() -> None:
 
 
 def test_cli_defaults_are_the_constructors() -> None:
-    args = simulator_module._parse_args([])
+    args = cli.parse_args([])
     default = Simulator()
     assert (args.host, args.api_key, args.identity_header, args.latency_s) == (
         default.host,
