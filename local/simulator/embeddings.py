@@ -1,4 +1,5 @@
-"""Embeddings: a deterministic unit vector per input text.
+"""Embeddings: a deterministic unit vector per input text, as long as the model's (3,072 for
+text-embedding-3-large, 1,536 for -3-small and ada-002) or as the request's ``dimensions``.
 
 Route (data plane):
     POST /openai/deployments/{deployment}/embeddings?api-version=...
@@ -29,6 +30,7 @@ from local.simulator.state import State
 
 EMBEDDING_DECIMALS = 8
 ENCODING_FORMATS = ("float", "base64")
+DIMENSIONS_NOT_SUPPORTED = "This model does not support specifying dimensions."
 INVALID_INPUT = (
     "'$.input' is invalid. Please check the API reference: "
     "https://platform.openai.com/docs/api-reference."
@@ -50,7 +52,10 @@ class Embeddings:
         )
         payload = json_body(request)
         inputs = _validated_inputs(payload)
-        full = deployment.dimensions
+        full = deployment.vector_length
+        # text-embedding-3 and later shorten the vector on request; ada-002 refuses to.
+        if payload.get("dimensions") is not None and not deployment.accepts_dimensions:
+            raise invalid_request(DIMENSIONS_NOT_SUPPORTED, None)
         dimensions = numeric_param(payload, "dimensions", low=1, high=full, integer=True) or full
         encoding = payload.get("encoding_format") or "float"
         if encoding not in ENCODING_FORMATS:

@@ -17,12 +17,22 @@ from typing import Any, cast
 from local.simulator.responses import JSON_TYPE
 
 DATED_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Each embedding model's vector length, as Azure OpenAI's model list gives it.
+MODEL_DIMENSIONS = {
+    "text-embedding-ada-002": 1536,
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+}
+# Models whose vector length is fixed: a request naming `dimensions` is refused.
+FIXED_DIMENSION_MODELS = frozenset({"text-embedding-ada-002"})
+DEFAULT_DIMENSIONS = 1536  # a model this table does not know
 
 FaultBody = bytes | str | dict[str, Any] | list[Any] | None
 
 DEPLOYMENT_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(("name", "model", "version", "sku_name", "provisioning_state"), (str,)),
-    **dict.fromkeys(("capacity", "dimensions"), (int,)),
+    "capacity": (int,),
+    "dimensions": (int, NoneType),
     **dict.fromkeys(("legacy_scale_settings", "omit_version"), (bool,)),
 }
 FAULT_FIELD_TYPES: dict[str, tuple[type, ...]] = {
@@ -55,6 +65,8 @@ class Deployment:
 
     The last three fields only shape its ARM listing entry, so that readers of ARM can be
     tested against the variants Azure returns; ``model=""`` lists it without a model name.
+    ``dimensions`` is filled in from the model (``MODEL_DIMENSIONS``; 1,536 for a model not in
+    it); a model in the table keeps its own, so a different number is refused.
     """
 
     name: str  # deployment name (what the data plane addresses)
@@ -62,7 +74,7 @@ class Deployment:
     version: str = "1"
     sku_name: str = "Standard"
     capacity: int = 10
-    dimensions: int = 1536  # embedding vector length, used for embedding models
+    dimensions: int | None = None  # embedding vector length; None = the model's
     legacy_scale_settings: bool = False  # ARM: no sku, properties.scaleSettings instead
     omit_version: bool = False  # ARM: no properties.model.version
     provisioning_state: str = "Succeeded"  # ARM: properties.provisioningState
@@ -71,12 +83,29 @@ class Deployment:
         _check_fields(self, DEPLOYMENT_FIELD_TYPES)
         if not self.name:
             raise ValueError("name must not be empty")
-        if self.capacity < 0 or self.dimensions < 1:
+        own = MODEL_DIMENSIONS.get(self.model.lower())
+        if self.dimensions is None:
+            object.__setattr__(self, "dimensions", own or DEFAULT_DIMENSIONS)
+        elif own is not None and self.dimensions != own:
+            raise ValueError(
+                f"{self.model} has {own} dimensions (got {self.dimensions}): leave dimensions out"
+            )
+        if self.capacity < 0 or self.vector_length < 1:
             raise ValueError("capacity must be >= 0 and dimensions >= 1")
 
     @property
     def is_embedding(self) -> bool:
         return "embedding" in self.model.lower()
+
+    @property
+    def vector_length(self) -> int:
+        """The full embedding vector length (``dimensions``, filled in when built)."""
+        return cast(int, self.dimensions)
+
+    @property
+    def accepts_dimensions(self) -> bool:
+        """Whether a request may ask for a shorter vector (text-embedding-3 and later)."""
+        return self.model.lower() not in FIXED_DIMENSION_MODELS
 
     @property
     def model_label(self) -> str:
@@ -88,9 +117,7 @@ class Deployment:
 DEFAULT_DEPLOYMENTS: tuple[Deployment, ...] = (
     Deployment("gpt-4o", "gpt-4o", "2024-08-06", "GlobalStandard", 50),
     Deployment("gpt-4o-mini", "gpt-4o-mini", "2024-07-18", "Standard", 30),
-    Deployment(
-        "text-embedding-3-small", "text-embedding-3-small", "1", "Standard", 120, dimensions=1536
-    ),
+    Deployment("text-embedding-3-small", "text-embedding-3-small", "1", "Standard", 120),
 )
 
 
