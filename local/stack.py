@@ -372,12 +372,15 @@ def _discover(app_url: str) -> None:
     response = requests.post(f"{app_url}/api/discovery", timeout=DISCOVERY_TIMEOUT_S)
     outcome = response.json()
     logger.info(
-        "discovery at start: HTTP %d, %s deployments, %s created, %s updated, %s retired",
+        "discovery at start: HTTP %d, %s deployments, %s created, %s updated, %s unchanged, "
+        "%s retired, %s unretired",
         response.status_code,
         outcome.get("deployments"),
         outcome.get("created"),
         outcome.get("updated"),
+        outcome.get("unchanged"),
         outcome.get("retired"),
+        outcome.get("unretired"),
     )
 
 

@@ -68,7 +68,8 @@ class Chat:
             user_texts = [t for m, t in zip(messages, texts, strict=True) if m["role"] == "user"]
             last_user_words = count_words(user_texts[-1]) if user_texts else 0
             reply = f"Simulated reply from {deployment.name}: the last user message had "
-            words = (reply + f"{last_user_words} words.").split()
+            plural = "" if last_user_words == 1 else "s"
+            words = (reply + f"{last_user_words} word{plural}.").split()
             finish_reason = "length" if limit is not None and limit < len(words) else "stop"
             words = words[:limit]
         body = _chat_body(deployment, " ".join(words), finish_reason, prompt_tokens, len(words))

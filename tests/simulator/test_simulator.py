@@ -98,6 +98,36 @@ def test_api_key_chat_and_max_tokens(sim: Simulator, session: requests.Session) 
     assert len(choice["message"]["content"].split()) == 2
 
 
+@pytest.mark.parametrize(
+    ("last_user_message", "counted"),
+    [
+        ("Hello", "1 word"),
+        ("Hello there", "2 words"),
+        ("", "0 words"),
+        ("one two three", "3 words"),
+    ],
+)
+def test_the_reply_counts_the_last_user_messages_words(
+    sim: Simulator, session: requests.Session, last_user_message: str, counted: str
+) -> None:
+    messages = [
+        {"role": "user", "content": "earlier words"},
+        {"role": "assistant", "content": "ok"},
+    ]
+    messages.append({"role": "user", "content": last_user_message})
+    response = session.post(
+        sim.url + CHAT_PATH.format("gpt-4o"),
+        params={"api-version": API_VERSION},
+        headers=key_headers(sim),
+        json={"messages": messages},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"] == (
+        f"Simulated reply from gpt-4o: the last user message had {counted}."
+    )
+
+
 def test_unknown_deployment_and_missing_api_version(
     sim: Simulator, session: requests.Session
 ) -> None:

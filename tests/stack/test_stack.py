@@ -28,6 +28,10 @@ START_TIMEOUT_S = 120.0  # Azurite, the app's import and a discovery, on a busy 
 STOP_TIMEOUT_S = 30.0
 POLL_S = 0.05
 AZURITE_PID = re.compile(r"Azurite table service on \S+ \(pid (\d+),")
+DISCOVERY_LINE = re.compile(
+    r"discovery at start: HTTP 200, 3 deployments, \d+ created, 0 updated, 0 unchanged, "
+    r"0 retired, 0 unretired"
+)
 
 
 def free_ports(count: int) -> list[int]:
@@ -176,6 +180,7 @@ def test_a_stop_signal_stops_azurite_the_simulator_and_the_host(
     azurite_pid = running_stack.azurite_pid
     assert azurite_pid is not None and is_alive(azurite_pid)
     assert all(is_listening(port) for port in running_stack.ports)
+    assert DISCOVERY_LINE.search(running_stack.output()), running_stack.output()
 
     running_stack.process.send_signal(signum)
 
