@@ -56,6 +56,18 @@ class Azurite:
         return connection_string(self.port)
 
     def start(self) -> Azurite:
+        """Start Azurite and wait until it listens; whatever stops the wait (a timeout, Azurite
+        exiting, an interrupt) stops Azurite too."""
+        self.spawn()
+        try:
+            self.wait_until_listening()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def spawn(self) -> None:
+        """Start the Azurite process without waiting for it to listen."""
         if not BINARY.exists():
             raise AzuriteError(
                 f"Azurite is not installed ({BINARY.relative_to(ROOT)} is missing): "
@@ -64,7 +76,8 @@ class Azurite:
         if shutil.which("node") is None:
             raise AzuriteError("Node.js is needed for Azurite: install node (v20 or later).")
         storage = ["--location", str(self.location)] if self.location else ["--inMemoryPersistence"]
-        # A session of its own: a Ctrl-C meant for us does not reach it before we stop it.
+        # A session of its own: a Ctrl-C or a terminal's hang-up meant for us does not reach it
+        # before we stop it (its owner must stop it: the local stack does on every way out).
         self.process = subprocess.Popen(
             [
                 str(BINARY),
@@ -82,18 +95,23 @@ class Azurite:
             stderr=None if self.show_errors else subprocess.DEVNULL,
             start_new_session=True,
         )
+
+    def wait_until_listening(self) -> None:
+        """Wait until the spawned Azurite accepts connections; AzuriteError when it exits or
+        does not listen within START_TIMEOUT_S (it is left running then: stop() it)."""
+        if self.process is None:
+            raise AzuriteError("Azurite is not running: spawn() it first.")
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             try:
                 socket.create_connection((HOST, self.port), timeout=0.5).close()
-                return self
+                return
             except OSError:
                 if self.process.poll() is not None:
                     code = self.process.returncode
                     self.process = None
                     raise AzuriteError(f"Azurite exited with code {code}.") from None
                 time.sleep(POLL_S)
-        self.stop()
         raise AzuriteError(
             f"Azurite did not listen on {HOST}:{self.port} within {START_TIMEOUT_S:.0f} s."
         )

@@ -1,5 +1,9 @@
 """Serve a v2-model FunctionApp's HTTP functions over real HTTP, like `func start` does.
 
+Routes are literal segments and whole `{name}` parameters, all the app uses; a route with any
+other template feature fails when the app is loaded. The request URL a function sees is built
+from the caller's Host header, as the Functions host builds it.
+
 Usage: `python -m local.host [--host 127.0.0.1] [--port 7071]` from the directory that holds
 `function_app.py`.
 """
@@ -12,6 +16,7 @@ import hmac
 import importlib
 import inspect
 import os
+import re
 import sys
 import threading
 import time
@@ -37,6 +42,7 @@ APP_ATTRIBUTE = "app"
 MAX_BODY_BYTES = 100 * 1024 * 1024  # Azure Functions' request body limit
 MAX_URL_BYTES = 4096
 MAX_CHUNK_LINE_BYTES = 65536
+MAX_PORT = 65535
 # Idle keep-alive connections each hold a thread; Kestrel drops them after about two minutes.
 IDLE_CONNECTION_TIMEOUT_SECONDS = 120.0
 
@@ -47,10 +53,23 @@ HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 LANDING_METHODS = frozenset({"GET", "HEAD"})
 # The host owns message framing; a function cannot override it.
 FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
-INT32_MIN = -(2**31)
-INT32_MAX = 2**31 - 1
+# A route segment the host serves: literal text, or one whole `{name}` parameter. The app's
+# routes need nothing more; the route features of ASP.NET templates it does not use (catch-all,
+# optional, constraints, defaults) are refused when the app is loaded, not half-served.
+PARAMETER_SEGMENT = re.compile(r"\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)\}")
+UNSUPPORTED_ROUTE_FEATURES = (
+    ("*", "a catch-all parameter"),
+    ("?", "an optional parameter"),
+    (":", "a parameter constraint"),
+    ("=", "a parameter default"),
+)
+# What a Host header may be: a name or an IPv4 or bracketed IPv6 address, and maybe a port.
+HOST_HEADER = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?"
+)
+MAX_HOST_HEADER_BYTES = 255
 
-SegmentKind = Literal["literal", "parameter", "catch_all"]
+SegmentKind = Literal["literal", "parameter"]
 Log = Callable[[str], None]
 
 
@@ -77,13 +96,11 @@ class HostKeys:
 class Segment:
     kind: SegmentKind
     text: str  # the literal text, or the parameter name
-    optional: bool = False
-    integer: bool = False
 
     def accepts(self, value: str) -> bool:
         if self.kind == "literal":
             return value.casefold() == self.text.casefold()
-        return value != "" and (not self.integer or _is_int32(value))
+        return value != ""
 
 
 @dataclass(frozen=True)
@@ -101,21 +118,16 @@ class Route:
 
     def match(self, raw_segments: Sequence[str]) -> dict[str, str] | None:
         """Route parameters when the raw (still percent-encoded) path fits the template."""
+        if len(raw_segments) != len(self.segments):
+            return None
         values: dict[str, str] = {}
-        for index, segment in enumerate(self.segments):
-            if segment.kind == "catch_all":
-                rest = unquote("/".join(raw_segments[index:]))
-                if rest:
-                    values[segment.text] = rest
-                return values
-            if index >= len(raw_segments):
-                return values if all(s.optional for s in self.segments[index:]) else None
-            value = unquote(raw_segments[index])
+        for segment, raw in zip(self.segments, raw_segments, strict=True):
+            value = unquote(raw)
             if not segment.accepts(value):
                 return None
             if segment.kind == "parameter":
                 values[segment.text] = value
-        return values if len(raw_segments) == len(self.segments) else None
+        return values
 
 
 class LocalHost:
@@ -213,6 +225,10 @@ def discover_routes(app: func.FunctionApp, route_prefix: str) -> list[Route]:
         name = function.get_function_name() or user_function.__name__
         template = trigger.route if trigger.route is not None else name
         _check_trigger_argument(name, user_function, trigger.name)
+        try:
+            segments = parse_template(f"{route_prefix}/{template}")
+        except ValueError as error:
+            raise ValueError(f"function {name!r}: {error}") from None
         routes.append(
             Route(
                 function_name=name,
@@ -221,7 +237,7 @@ def discover_routes(app: func.FunctionApp, route_prefix: str) -> list[Route]:
                 auth_level=trigger.auth_level or func.AuthLevel.FUNCTION,
                 trigger_arg=trigger.name,
                 function=user_function,
-                segments=parse_template(f"{route_prefix}/{template}"),
+                segments=segments,
             )
         )
     return routes
@@ -236,26 +252,29 @@ def _check_trigger_argument(name: str, function: Callable[..., Any], argument: s
 
 
 def parse_template(template: str) -> tuple[Segment, ...]:
-    segments = tuple(_parse_segment(part) for part in _split_path(template))
-    for segment in segments[:-1]:
-        if segment.optional:
-            raise ValueError(f"route {template!r}: only the last segment may be optional")
+    """The segments of a route template; ValueError, naming the feature, for a template the
+    host does not serve (anything but literal segments and whole `{name}` parameters)."""
+    segments = tuple(_parse_segment(template, part) for part in _split_path(template))
+    names = [segment.text for segment in segments if segment.kind == "parameter"]
+    if len(set(names)) != len(names):
+        raise ValueError(f"route {template!r} names a parameter twice")
     return segments
 
 
-def _parse_segment(part: str) -> Segment:
+def _parse_segment(template: str, part: str) -> Segment:
     if "{" not in part and "}" not in part:
         return Segment("literal", part)
-    if not (part.startswith("{") and part.endswith("}")) or part.count("{") != 1:
-        raise ValueError(f"unsupported route segment {part!r}: one parameter per segment")
-    body = part[1:-1]
-    if body.startswith("*"):
-        return Segment("catch_all", body.lstrip("*").split(":")[0], optional=True)
-    optional = body.endswith("?")
-    name, *constraints = body.removesuffix("?").split(":")
-    if not name:
-        raise ValueError(f"route segment {part!r} has no parameter name")
-    return Segment("parameter", name, optional=optional, integer="int" in constraints)
+    parameter = PARAMETER_SEGMENT.fullmatch(part)
+    if parameter is not None:
+        return Segment("parameter", parameter.group("name"))
+    feature = next(
+        (what for mark, what in UNSUPPORTED_ROUTE_FEATURES if mark in part),
+        "a segment that is not one whole {name} parameter",
+    )
+    raise ValueError(
+        f"route {template!r} uses {feature} ({part!r}), which the local host does not "
+        "support: use literal segments and {name} parameters"
+    )
 
 
 def _method_names(methods: Iterable[func.HttpMethod] | None) -> frozenset[str] | None:
@@ -270,9 +289,12 @@ def _split_path(path: str) -> list[str]:
     return [] if parts == [""] else parts
 
 
-def _is_int32(value: str) -> bool:
-    digits = value.removeprefix("-")
-    return digits.isascii() and digits.isdigit() and INT32_MIN <= int(value) <= INT32_MAX
+def _valid_host(value: str) -> bool:
+    match = HOST_HEADER.fullmatch(value)
+    if match is None or len(value) > MAX_HOST_HEADER_BYTES:
+        return False
+    port = match.group("port")
+    return port is None or 1 <= int(port) <= MAX_PORT
 
 
 def _same_secret(given: str, expected: str) -> bool:
@@ -375,12 +397,20 @@ class _Handler(KeepAliveHandler):
             headers[name] = value if previous is None else f"{previous}, {value}"
         return headers
 
+    def _base_url(self) -> str:
+        """The URL the caller used, as the Functions host gives it to the app: from the Host
+        header when it is one host[:port], else the address the host is bound to."""
+        given = self.headers.get_all("Host") or []
+        if len(given) == 1 and _valid_host(given[0].strip()):
+            return f"http://{given[0].strip()}"
+        return self.local_host.url
+
     def _build_request(
         self, route_params: dict[str, str], params: dict[str, str], body: bytes
     ) -> func.HttpRequest:
         return func.HttpRequest(
             method=self.command,
-            url=f"{self.local_host.url}{self.path}",
+            url=f"{self._base_url()}{self.path}",
             headers=self._request_headers(),
             params=params,
             route_params=route_params,

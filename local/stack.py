@@ -3,7 +3,8 @@
 Usage: `python -m local.stack [--port 7071] [--sim-port 7072] [--azurite-port 10002]` from the
 repository root. No cloud is involved: Azurite (a child process) holds the job registry in
 `.azurite/`, the simulator stands in for Azure OpenAI and the managed-identity endpoint, and the
-app runs unmodified against both. Ctrl-C (or SIGTERM) stops all three.
+app runs unmodified against both. However the stack ends -- Ctrl-C, SIGTERM, the terminal closing
+(SIGHUP), an error -- it stops all three.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ IDENTITY_HEADER_BYTES = 16  # random per run, like the secret App Service hands 
 # (argparse attribute, flag) of each port, in start order
 PORT_FLAGS = (("azurite_port", "--azurite-port"), ("sim_port", "--sim-port"), ("port", "--port"))
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_POLL_S = 0.2  # the longest a stop signal waits for the main thread to act on it
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOG_DATE_FORMAT = "%H:%M:%S"
 QUIET_LOGGERS = ("azure",)  # the SDKs log every HTTP request and response at INFO
@@ -83,7 +85,7 @@ class StartupError(Exception):
 
 
 class StopRequested(BaseException):
-    """SIGINT or SIGTERM arrived (a BaseException, like KeyboardInterrupt, so that no
+    """SIGINT, SIGTERM or SIGHUP arrived (a BaseException, like KeyboardInterrupt, so that no
     `except Exception` on the way swallows it)."""
 
 
@@ -94,6 +96,7 @@ class Stack:
     app_url: str
     simulator: Simulator
     azurite_port: int
+    azurite_location: Path
 
     @property
     def azurite_url(self) -> str:
@@ -142,6 +145,13 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=_port,
         default=DEFAULT_AZURITE_PORT,
         help="port of Azurite's table service (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--azurite-location",
+        type=Path,
+        default=AZURITE_LOCATION,
+        metavar="DIR",
+        help="folder Azurite keeps its data in (default: .azurite/)",
     )
     parser.add_argument(
         "--deployments",
@@ -232,9 +242,36 @@ def _apply_settings(settings: dict[str, str]) -> None:
 # -- signals ----------------------------------------------------------------------------------
 
 
-def _request_stop(signum: int, frame: FrameType | None) -> None:
-    _ignore_stop_signals()  # a second Ctrl-C must not cut the clean-up short
-    raise StopRequested(signal.Signals(signum).name)
+class _StopSignals:
+    """Turns a stop signal into StopRequested where the main thread is, except inside
+    `deferred()`, which holds it until its end: a child process is never left started without
+    the clean-up that stops it."""
+
+    def __init__(self) -> None:
+        self._deferring = False
+        self._pending: str | None = None
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        _ignore_stop_signals()  # a second Ctrl-C must not cut the clean-up short
+        name = signal.Signals(signum).name
+        if self._deferring:
+            self._pending = name
+            return
+        raise StopRequested(name)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            raise StopRequested(pending)
+
+
+_stop_signals = _StopSignals()
 
 
 def _ignore_stop_signals() -> None:
@@ -246,7 +283,10 @@ def _ignore_stop_signals() -> None:
 def _stop_on_signals() -> Iterator[None]:
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     for signum in STOP_SIGNALS:
-        signal.signal(signum, _request_stop)
+        # `nohup make run` asks the stack to outlive its terminal: a hang-up ignored at start
+        # stays ignored.
+        if not (signum == signal.SIGHUP and previous[signum] == signal.SIG_IGN):
+            signal.signal(signum, _stop_signals.request_stop)
     try:
         yield
     finally:
@@ -257,18 +297,23 @@ def _stop_on_signals() -> Iterator[None]:
 # -- start-up ---------------------------------------------------------------------------------
 
 
-def _start_storage(port: int, stack: contextlib.ExitStack) -> None:
-    storage = Azurite(port, AZURITE_LOCATION, show_errors=True)
+def _start_storage(port: int, location: Path, stack: contextlib.ExitStack) -> None:
+    storage = Azurite(port, location, show_errors=True)
     try:
-        storage.start()
+        with _stop_signals.deferred():  # no stop between the spawn and its clean-up's registration
+            storage.spawn()
+            stack.callback(_stop_storage, storage)
+        storage.wait_until_listening()
     except AzuriteError as error:
         raise StartupError(f"{error} (see above)") from None
-    stack.callback(_stop_storage, storage)
-    logger.info("Azurite table service on %s:%d (data in %s)", HOST, port, AZURITE_LOCATION)
+    pid = storage.process.pid if storage.process else None
+    logger.info("Azurite table service on %s:%d (pid %s, data in %s)", HOST, port, pid, location)
 
 
 def _stop_storage(storage: Azurite) -> None:
-    storage.stop()  # SIGINT, Azurite's graceful stop: it saves .azurite/ first
+    if storage.process is None:
+        return  # it never started, or exited on its own (reported already)
+    storage.stop()  # SIGINT, Azurite's graceful stop: it saves its data first
     logger.info("Azurite stopped")
 
 
@@ -306,14 +351,19 @@ def _start(
     """Start Azurite, the simulator, then the app; `stack` stops them in reverse order."""
     for port, flag in PORT_FLAGS:
         _check_port_free(getattr(args, port), flag)
-    _start_storage(args.azurite_port, stack)
+    _start_storage(args.azurite_port, args.azurite_location, stack)
     identity_header = secrets.token_urlsafe(IDENTITY_HEADER_BYTES)
     sim = _start_simulator(args, deployments, identity_header, stack)
     _apply_settings(_app_settings(sim, identity_header, args.azurite_port))
     _create_job_table(connection_string(args.azurite_port))
     host = _start_app(args.port, stack)
     _discover(host.url)
-    return Stack(app_url=host.url, simulator=sim, azurite_port=args.azurite_port)
+    return Stack(
+        app_url=host.url,
+        simulator=sim,
+        azurite_port=args.azurite_port,
+        azurite_location=args.azurite_location,
+    )
 
 
 def _discover(app_url: str) -> None:
@@ -322,12 +372,15 @@ def _discover(app_url: str) -> None:
     response = requests.post(f"{app_url}/api/discovery", timeout=DISCOVERY_TIMEOUT_S)
     outcome = response.json()
     logger.info(
-        "discovery at start: HTTP %d, %s deployments, %s created, %s updated, %s retired",
+        "discovery at start: HTTP %d, %s deployments, %s created, %s updated, %s unchanged, "
+        "%s retired, %s unretired",
         response.status_code,
         outcome.get("deployments"),
         outcome.get("created"),
         outcome.get("updated"),
+        outcome.get("unchanged"),
         outcome.get("retired"),
+        outcome.get("unretired"),
     )
 
 
@@ -405,6 +458,13 @@ def _attribute_example(stack: Stack, deployment: str) -> list[str]:
     ]
 
 
+def _shown_path(stack: Stack) -> str:
+    location = stack.azurite_location.resolve()
+    with contextlib.suppress(ValueError):
+        return f"{location.relative_to(Path.cwd())}/"
+    return f"{location}/"
+
+
 def _banner(stack: Stack) -> str:
     deployments = stack.simulator.deployments
     deployment = _chat_deployment(deployments)
@@ -413,7 +473,7 @@ def _banner(stack: Stack) -> str:
         "Local stack is ready (Ctrl-C stops it)",
         f"  App:       {stack.app_url}/{DEFAULT_ROUTE_PREFIX}",
         f"  Simulator: {stack.simulator.url}  (Azure OpenAI, managed identity, /_sim control API)",
-        f"  Azurite:   {stack.azurite_url}  (table {JOB_TABLE}, data in .azurite/)",
+        f"  Azurite:   {stack.azurite_url}  (table {JOB_TABLE}, data in {_shown_path(stack)})",
         "Simulated deployments:",
         *(f"  {d.name} -> {d.model} ({d.version})" for d in deployments),
         "Try:",
@@ -440,7 +500,9 @@ def _run(args: argparse.Namespace, deployments: list[Deployment]) -> None:
         try:
             print(_banner(_start(args, deployments, stack)), flush=True)
             while True:
-                time.sleep(3600)  # until a signal raises StopRequested
+                # A signal handler runs in the main thread, but the signal may be delivered to
+                # another one (a server thread): a long sleep would hold the stop that long.
+                time.sleep(STOP_POLL_S)  # until a stop signal raises StopRequested
         except StartupError as error:
             logger.error("cannot start the local stack: %s", error)
             raise

@@ -119,3 +119,19 @@ def test_a_failed_batch_is_422_with_azures_errors(host, client, sim):
     assert body["status"] == "Failed" and body["batch_status"] == "failed"
     assert body["error"]["code"] == "BatchFailed"
     assert body["error"]["errors"][0]["code"] == "invalid_request"
+
+
+def test_the_status_url_keeps_the_host_the_caller_used(host, client, sim):
+    # The Functions host builds the request URL from the Host header, not from its own address.
+    file_id = sim.upload_file((LINE % 0).encode())
+    submitted = client.post(
+        f"{host.url}/api/batches/gpt-4o",
+        json={"input_file_id": file_id},
+        headers={"Host": f"localhost:{host.port}"},
+        timeout=TIMEOUT,
+    )
+    assert submitted.status_code == 202, submitted.text
+    batch_id = submitted.json()["run_id"]
+    assert submitted.json()["statusQueryUrl"] == (
+        f"http://localhost:{host.port}/api/status/{batch_id}?deployment=gpt-4o&code={FUNCTION_KEY}"
+    )

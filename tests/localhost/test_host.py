@@ -45,7 +45,7 @@ def build_app() -> func.FunctionApp:
         return func.HttpResponse(json.dumps(payload), mimetype="application/json")
 
     @app.route(
-        route="public/{*rest}",
+        route="public/{page}",
         methods=["GET"],
         auth_level=func.AuthLevel.ANONYMOUS,
         trigger_arg_name="request",
@@ -53,13 +53,9 @@ def build_app() -> func.FunctionApp:
     def public(request: func.HttpRequest) -> func.HttpResponse:
         return func.HttpResponse(json.dumps(dict(request.route_params)))
 
-    @app.route(route="items/{id:int}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-    def item(req: func.HttpRequest) -> func.HttpResponse:
-        return func.HttpResponse(req.route_params["id"])
-
-    @app.route(route="greet/{name?}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+    @app.route(route="greet/{name}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
     def greet(req: func.HttpRequest) -> str:
-        return f"hello {req.route_params.get('name', 'nobody')}"
+        return f"hello {req.route_params['name']}"
 
     @app.route(route="ops/ping", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
     def ping(req: func.HttpRequest) -> func.HttpResponse:
@@ -175,6 +171,49 @@ def test_passes_method_route_params_query_headers_and_body(host: LocalHost) -> N
     assert result["url"] == f"{host.url}/api/echo/alice?x=1&x=2&empty="
 
 
+def url_seen_by_the_app(host: LocalHost, host_headers: list[str]) -> str:
+    """The request URL the app gets for a request sent with these Host header lines."""
+    lines = "".join(f"Host: {value}\r\n" for value in host_headers)
+    request = f"POST /api/echo/x?a=1 HTTP/1.1\r\n{lines}Content-Length: 0\r\nConnection: close\r\n"
+    response = raw_exchange(host, request.encode() + b"\r\n")
+    assert response.startswith(b"HTTP/1.1 200 "), response
+    url = json.loads(response.partition(b"\r\n\r\n")[2])["url"]
+    assert isinstance(url, str)
+    return url
+
+
+@pytest.mark.parametrize(
+    "host_header", ["localhost:{port}", "LocalHost:{port}", "localhost", "[::1]:{port}", "app.test"]
+)
+def test_request_url_keeps_the_callers_host(host: LocalHost, host_header: str) -> None:
+    given = host_header.format(port=host.port)
+    assert url_seen_by_the_app(host, [given]) == f"http://{given}/api/echo/x?a=1"
+
+
+@pytest.mark.parametrize(
+    "host_headers",
+    [
+        [],
+        [""],
+        ["evil.test/path"],
+        ["user@evil.test"],
+        ["two words"],
+        ["localhost:"],
+        ["localhost:99999"],
+        ["localhost:0"],
+        ["localhost:port"],
+        ["[::1"],
+        ["-leading-dash"],
+        ["a" * 256],
+        ["localhost:1", "localhost:2"],
+    ],
+)
+def test_request_url_falls_back_to_the_bound_address_without_a_valid_host(
+    host: LocalHost, host_headers: list[str]
+) -> None:
+    assert url_seen_by_the_app(host, host_headers) == f"{host.url}/api/echo/x?a=1"
+
+
 @pytest.mark.parametrize(
     ("raw", "decoded"),
     [
@@ -199,22 +238,11 @@ def test_trailing_slash_is_ignored(host: LocalHost) -> None:
     assert echo(host, "echo/bob/")["route_params"] == {"name": "bob"}
 
 
-def test_catch_all_takes_the_rest_of_the_path(host: LocalHost) -> None:
-    response = requests.get(api(host, "public/a/b%2Fc/d"), timeout=TIMEOUT)
-    assert response.json() == {"rest": "a/b/c/d"}
-    assert requests.get(api(host, "public"), timeout=TIMEOUT).json() == {}
-
-
-def test_int_constraint_requires_digits(host: LocalHost) -> None:
-    assert requests.get(api(host, "items/42"), timeout=TIMEOUT).text == "42"
-    assert requests.get(api(host, "items/-7"), timeout=TIMEOUT).text == "-7"
-    assert requests.get(api(host, "items/abc"), timeout=TIMEOUT).status_code == 404
-    assert requests.get(api(host, "items/99999999999"), timeout=TIMEOUT).status_code == 404
-
-
-def test_optional_parameter_may_be_left_out(host: LocalHost) -> None:
-    assert requests.get(api(host, "greet/ann"), timeout=TIMEOUT).text == "hello ann"
-    assert requests.get(api(host, "greet"), timeout=TIMEOUT).text == "hello nobody"
+def test_a_parameter_is_exactly_one_segment(host: LocalHost) -> None:
+    assert requests.get(api(host, "public/a%2Fb"), timeout=TIMEOUT).json() == {"page": "a/b"}
+    assert requests.get(api(host, "public/a/b"), timeout=TIMEOUT).status_code == 404
+    assert requests.get(api(host, "public"), timeout=TIMEOUT).status_code == 404
+    assert requests.get(api(host, "greet/-7"), timeout=TIMEOUT).text == "hello -7"
 
 
 def test_writes_status_headers_and_body_of_the_response(host: LocalHost) -> None:
@@ -463,11 +491,59 @@ def test_stop_closes_the_listener_and_open_connections() -> None:
     session.close()
 
 
-def test_rejects_templates_it_cannot_match() -> None:
-    with pytest.raises(ValueError):
-        parse_template("api/{a}.{b}")
-    with pytest.raises(ValueError):
-        parse_template("api/{a?}/b")
+@pytest.mark.parametrize(
+    ("template", "feature"),
+    [
+        ("api/files/{*path}", "a catch-all parameter"),
+        ("api/greet/{name?}", "an optional parameter"),
+        ("api/items/{id:int}", "a parameter constraint"),
+        ("api/items/{id:alpha:length(4)}", "a parameter constraint"),
+        ("api/items/{id=1}", "a parameter default"),
+        ("api/{a}.{b}", "a segment that is not one whole {name} parameter"),
+        ("api/v{version}", "a segment that is not one whole {name} parameter"),
+        ("api/{}", "a segment that is not one whole {name} parameter"),
+        ("api/{a b}", "a segment that is not one whole {name} parameter"),
+        ("api/a}", "a segment that is not one whole {name} parameter"),
+    ],
+)
+def test_refuses_route_features_the_app_does_not_use(template: str, feature: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        parse_template(template)
+    assert str(refused.value).startswith(f"route {template!r} uses {feature} (")
+    assert str(refused.value).endswith(
+        "which the local host does not support: use literal segments and {name} parameters"
+    )
+
+
+def test_refuses_a_parameter_named_twice() -> None:
+    with pytest.raises(ValueError, match="names a parameter twice"):
+        parse_template("api/{a}/x/{a}")
+
+
+def test_an_app_declaring_an_unsupported_route_fails_at_load() -> None:
+    app = func.FunctionApp()
+
+    @app.route(route="files/{*path}")
+    def files(req: func.HttpRequest) -> str:
+        return "unreachable"
+
+    with pytest.raises(ValueError, match=r"^function 'files': route 'api/files/\{\*path\}' uses a"):
+        LocalHost(app)
+
+
+def test_serves_every_route_the_app_declares() -> None:
+    import function_app
+
+    templates = {route.template for route in LocalHost(function_app.app).routes}
+    assert templates == {
+        "chat/{deployment}",
+        "embeddings/{deployment}",
+        "batches/{deployment}",
+        "status/{run_id}",
+        "discovery",
+        "jobs",
+        "health",
+    }
 
 
 def test_trigger_argument_must_be_a_parameter_of_the_function() -> None:

@@ -12,8 +12,8 @@ import pytest
 import requests
 from azure.identity import ManagedIdentityCredential
 
-import local.simulator as simulator_module
-from local.simulator import COGNITIVE_SERVICES_AUDIENCE, Deployment, Fault, Simulator
+import local.simulator.state as simulator_state
+from local.simulator import COGNITIVE_SERVICES_AUDIENCE, Deployment, Fault, Simulator, cli
 from tests.simulator.conftest import fetch_token
 
 ARM_AUDIENCE = "https://management.azure.com"
@@ -96,6 +96,36 @@ def test_api_key_chat_and_max_tokens(sim: Simulator, session: requests.Session) 
     choice = response.json()["choices"][0]
     assert choice["finish_reason"] == "length"
     assert len(choice["message"]["content"].split()) == 2
+
+
+@pytest.mark.parametrize(
+    ("last_user_message", "counted"),
+    [
+        ("Hello", "1 word"),
+        ("Hello there", "2 words"),
+        ("", "0 words"),
+        ("one two three", "3 words"),
+    ],
+)
+def test_the_reply_counts_the_last_user_messages_words(
+    sim: Simulator, session: requests.Session, last_user_message: str, counted: str
+) -> None:
+    messages = [
+        {"role": "user", "content": "earlier words"},
+        {"role": "assistant", "content": "ok"},
+    ]
+    messages.append({"role": "user", "content": last_user_message})
+    response = session.post(
+        sim.url + CHAT_PATH.format("gpt-4o"),
+        params={"api-version": API_VERSION},
+        headers=key_headers(sim),
+        json={"messages": messages},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"] == (
+        f"Simulated reply from gpt-4o: the last user message had {counted}."
+    )
 
 
 def test_unknown_deployment_and_missing_api_version(
@@ -266,8 +296,8 @@ def test_control_api(sim: Simulator, session: requests.Session) -> None:
 def test_request_logs_keep_the_latest_requests(
     session: requests.Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert simulator_module.REQUEST_LOG_MAX == 10_000
-    monkeypatch.setattr(simulator_module, "REQUEST_LOG_MAX", 3)
+    assert simulator_state.REQUEST_LOG_MAX == 10_000
+    monkeypatch.setattr(simulator_state, "REQUEST_LOG_MAX", 3)
     with Simulator() as small:
         arm_token = fetch_token(small, session, ARM_AUDIENCE)
         for index in range(5):
@@ -296,7 +326,7 @@ def test_constructor_checks_latency_like_the_setter() -> None:
 
 
 def test_cli_defaults_are_the_constructors() -> None:
-    args = simulator_module._parse_args([])
+    args = cli.parse_args([])
     default = Simulator()
     assert (args.host, args.api_key, args.identity_header, args.latency_s) == (
         default.host,

@@ -1,0 +1,100 @@
+"""No-cloud simulator of Azure OpenAI and of the App Service managed-identity token endpoint.
+
+Tests use it in-process (``with Simulator() as sim: ...``); ``python -m local.simulator``
+serves it for local runs. It speaks real HTTP on a loopback socket, so the app's HTTP
+stack, credential chain and retry logic run unmodified; only the URLs change.
+
+One module per surface, each listing its routes (every data-plane route needs ?api-version=...
+and an api-key or a Bearer token):
+    chat         POST /openai/deployments/{deployment}/chat/completions
+    embeddings   POST /openai/deployments/{deployment}/embeddings
+    files        POST|GET /openai/files   GET|DELETE /openai/files/{file_id}
+                 GET /openai/files/{file_id}/content
+    batches      POST|GET /openai/batches   GET /openai/batches/{batch_id}
+                 POST /openai/batches/{batch_id}/cancel   (batch_store: how a batch advances;
+                 batch_lines: its input checks and answers)
+    identity     GET /msi/token   (App Service managed identity)
+    arm          GET /subscriptions/.../accounts/{account}/deployments   (Azure Resource Manager)
+    control      /_sim/...   (JSON, no auth: requests, faults, deployments, latency, batches)
+and what they share: state (deployments, request logs, faults, settings, the lock), models
+(Deployment, Fault, RecordedRequest), faults, errors and responses (Azure's answers), auth (the
+data plane's gate), inference (what chat and embeddings share), routing, server (HTTP), and
+simulator (the Simulator that builds and serves them all).
+"""
+
+from local.simulator.arm import (
+    ARM_API_VERSION,
+    DEFAULT_ACCOUNT,
+    DEFAULT_ARM_PAGE_SIZE,
+    DEFAULT_RESOURCE_GROUP,
+    DEFAULT_SUBSCRIPTION_ID,
+)
+from local.simulator.batch_store import (
+    BATCH_COMPLETION_WINDOW,
+    BATCH_FORMATS,
+    BATCH_OUTCOMES,
+    BATCH_STATUSES,
+    DEFAULT_BATCH_STEP_S,
+    BatchFormat,
+    BatchOutcome,
+    BatchStatus,
+)
+from local.simulator.batches import BATCH_ENDPOINTS
+from local.simulator.chat import COMPLETION_FILTER_MARKER, PROMPT_FILTER_MARKER
+from local.simulator.cli import DEFAULT_CLI_PORT, DEPLOYMENTS_FILE_ENV, main
+from local.simulator.identity import (
+    COGNITIVE_SERVICES_AUDIENCE,
+    DEFAULT_IDENTITY_HEADER,
+    IDENTITY_API_VERSION,
+    TOKEN_PATH,
+)
+from local.simulator.models import (
+    DEFAULT_DEPLOYMENTS,
+    Deployment,
+    Fault,
+    FaultBody,
+    RecordedRequest,
+    deployment_from_dict,
+    fault_from_dict,
+    load_deployments,
+)
+from local.simulator.simulator import DEFAULT_API_KEY, DEFAULT_HOST, Simulator
+from local.simulator.state import REQUEST_LOG_MAX
+
+__all__ = [
+    "ARM_API_VERSION",
+    "BATCH_COMPLETION_WINDOW",
+    "BATCH_ENDPOINTS",
+    "BATCH_FORMATS",
+    "BATCH_OUTCOMES",
+    "BATCH_STATUSES",
+    "COGNITIVE_SERVICES_AUDIENCE",
+    "COMPLETION_FILTER_MARKER",
+    "DEFAULT_ACCOUNT",
+    "DEFAULT_API_KEY",
+    "DEFAULT_ARM_PAGE_SIZE",
+    "DEFAULT_BATCH_STEP_S",
+    "DEFAULT_CLI_PORT",
+    "DEFAULT_DEPLOYMENTS",
+    "DEFAULT_HOST",
+    "DEFAULT_IDENTITY_HEADER",
+    "DEFAULT_RESOURCE_GROUP",
+    "DEFAULT_SUBSCRIPTION_ID",
+    "DEPLOYMENTS_FILE_ENV",
+    "IDENTITY_API_VERSION",
+    "PROMPT_FILTER_MARKER",
+    "REQUEST_LOG_MAX",
+    "TOKEN_PATH",
+    "BatchFormat",
+    "BatchOutcome",
+    "BatchStatus",
+    "Deployment",
+    "Fault",
+    "FaultBody",
+    "RecordedRequest",
+    "Simulator",
+    "deployment_from_dict",
+    "fault_from_dict",
+    "load_deployments",
+    "main",
+]

@@ -1,0 +1,46 @@
+"""The data plane's gate, run before every Azure OpenAI route (chat, embeddings, files,
+batches): an api-version, then an api-key or a Bearer token for Cognitive Services."""
+
+from __future__ import annotations
+
+from local.simulator.errors import Reject, azure_error, resource_not_found
+from local.simulator.identity import COGNITIVE_SERVICES_AUDIENCE, Identity
+from local.simulator.models import RecordedRequest
+from local.simulator.responses import json_response
+from local.simulator.state import State
+
+BEARER_REJECTED = (
+    "Unauthorized. Access token is missing, invalid, audience is incorrect "
+    "(https://cognitiveservices.azure.com), or have expired."
+)
+KEY_REJECTED = (
+    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
+    "provide a valid key for an active subscription and use a correct regional API "
+    "endpoint for your resource."
+)
+
+
+class DataPlaneGuard:
+    def __init__(self, state: State, identity: Identity) -> None:
+        self._state = state
+        self._identity = identity
+
+    def __call__(self, request: RecordedRequest) -> None:
+        # Without api-version the gateway cannot route the call, so it answers 404 before auth.
+        if not request.query.get("api-version"):
+            raise Reject(resource_not_found())
+        self._authorize(request)
+
+    def _authorize(self, request: RecordedRequest) -> None:
+        key = request.headers.get("api-key")
+        authorization = request.headers.get("authorization")
+        # Azure checks an api-key first and asks for one when no credential is sent at all.
+        if key is not None or authorization is None:
+            if key != self._state.api_key:
+                raise Reject(azure_error(401, "401", KEY_REJECTED))
+            return
+        scheme, _, token = authorization.partition(" ")
+        is_bearer = scheme.lower() == "bearer"
+        audience = self._identity.audience(token.strip())
+        if not is_bearer or audience != COGNITIVE_SERVICES_AUDIENCE:
+            raise Reject(json_response(401, {"statusCode": 401, "message": BEARER_REJECTED}))
