@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install lock run test lint typecheck doctor pytest bench bench-discovery bench-load clean
+.PHONY: install lock run test lint typecheck doctor pytest bench bench-discovery bench-load bench-parsing clean
 
 install: $(PY_STAMP) $(NPM_STAMP)
 
@@ -55,11 +55,12 @@ pytest: install
 
 ## bench: every benchmark: our chat run against a bare requests POST and the openai SDK
 ## (simulator, zero latency), then the discovery sync (see bench-discovery), then the load
-## (see bench-load)
+## (see bench-load), then parsing (see bench-parsing)
 bench: install
 	$(BIN)/python -m bench.chat
 	$(BIN)/python -m bench.discovery
 	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.parsing
 
 ## bench-discovery: discovery of 1,000 deployments (10 ARM pages) into Azurite: first sync,
 ## unchanged re-sync, 10 changed; time, ARM and storage requests by kind, PASS/FAIL
@@ -71,6 +72,11 @@ bench-discovery: install
 ## round and peak, PASS/FAIL
 bench-load: install
 	$(BIN)/python -m bench.load
+
+## bench-parsing: peak memory and CPU time of reading the worst request bodies (the review's
+## attack bodies and the largest valid ones), against a bare json.loads; PASS/FAIL on the bound
+bench-parsing: install
+	$(BIN)/python -m bench.parsing
 
 clean:
 	rm -rf $(VENV) node_modules .azurite .mypy_cache .ruff_cache .pytest_cache .hypothesis

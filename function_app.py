@@ -55,14 +55,18 @@ def batch_run(req: func.HttpRequest) -> func.HttpResponse:
     return handle("batch_run", call)
 
 
-@app.route(route="status/{run_id}", methods=["GET"])
+# Anonymous: a synchronous run id reveals nothing, and an asynchronous run is answered only for
+# a status link this app signed for it (docs/design.md §6).
+@app.route(route="status/{run_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def run_status(req: func.HttpRequest) -> func.HttpResponse:
     def call() -> Outcome:
         from shared import wiring
+        from shared.runs.links import StatusLink
         from shared.runs.status import poll_run
 
         run_id, deployment = req.route_params.get("run_id", ""), req.params.get("deployment")
-        return poll_run(run_id, deployment, request_origin(req), wiring.services)
+        link = StatusLink(req.params.get("expires"), req.params.get("sig"))
+        return poll_run(run_id, deployment, link, request_origin(req), wiring.services)
 
     return handle("run_status", call)
 
@@ -86,7 +90,7 @@ def _discover(trigger: str) -> Outcome:
     return sync_deployments(trigger, wiring.services)
 
 
-@app.route(route="jobs", methods=["GET"])
+@app.route(route="jobs", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
 def jobs_list(req: func.HttpRequest) -> func.HttpResponse:
     def call() -> Outcome:
         from shared import wiring
@@ -101,10 +105,24 @@ def jobs_list(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     def call() -> Outcome:
-        from shared import wiring
-        from shared.health import health_report
+        from shared import health, wiring
 
-        settings, problem = wiring.settings_or_problem()
-        return health_report(settings, problem, lambda: wiring.services().writer.last_outcome())
+        return health.health(wiring.settings_or_problem()[0])
 
     return handle("health", call)
+
+
+@app.route(route="health/details", methods=["GET"])
+def health_details(req: func.HttpRequest) -> func.HttpResponse:
+    def call() -> Outcome:
+        from shared import constants as c
+        from shared import health, wiring
+
+        settings, problem = wiring.settings_or_problem()
+        return health.health_details(
+            settings,
+            problem,
+            lambda: wiring.services().writer.last_outcome(c.OUTCOME_CACHE_TTL_S),
+        )
+
+    return handle("health_details", call)

@@ -58,11 +58,18 @@ JOB_TABLE = DEFAULT_JOB_DEFINITIONS_TABLE
 # Settings a user may set in the environment to try other modes (api_key, tighter limits); the
 # stack overwrites every other setting it sets, whatever the environment says.
 USER_SETTINGS = frozenset(
-    {"AZURE_OPENAI_AUTH", "AZURE_OPENAI_API_KEY", "RUN_DEADLINE_S", "MAX_REQUEST_BYTES"}
+    {
+        "AZURE_OPENAI_AUTH",
+        "AZURE_OPENAI_API_KEY",
+        "RUN_DEADLINE_S",
+        "MAX_REQUEST_BYTES",
+        "REQUIRE_REGISTERED_JOBS",
+    }
 )
 USER_SETTING_PREFIX = "AOAI_"
 
 IDENTITY_HEADER_BYTES = 16  # random per run, like the secret App Service hands the app
+STATUS_LINK_SECRET_BYTES = 48
 # (argparse attribute, flag) of each port, in start order
 PORT_FLAGS = (("azurite_port", "--azurite-port"), ("sim_port", "--sim-port"), ("port", "--port"))
 
@@ -195,7 +202,8 @@ def _check_port_free(port: int, flag: str) -> None:
         except OSError as error:
             raise StartupError(
                 f"port {port} ({flag}) is in use ({error.strerror}): stop what listens there "
-                f"(an Azurite left over? `pgrep -af azurite-table`) or choose another {flag}"
+                "(an Azurite left over? `pgrep -af azurite-table`) or choose another port: "
+                f'make run ARGS="{flag} N"'
             ) from None
 
 
@@ -222,6 +230,8 @@ def _app_settings(sim: Simulator, identity_header: str, azurite_port: int) -> di
         "AZURE_RESOURCE_MANAGER_ENDPOINT": sim.url,
         "DISCOVERY_SCHEDULE": DISCOVERY_SCHEDULE,
         "JOB_DEFINITIONS_TABLE": JOB_TABLE,
+        # signs the batch status links; new at every start, so links die with the stack
+        "STATUS_LINK_SECRET": secrets.token_urlsafe(STATUS_LINK_SECRET_BYTES),
     }
 
 
@@ -428,9 +438,10 @@ def _curl_examples(stack: Stack, deployment: str) -> list[str]:
         *embed,
         "# poll a run's status",
         f"curl -s '{api}/status/{run_id}'",
-        "# a batch job: see 'A batch job, step by step' in README.md",
-        "# health",
+        "# a batch job: see 'A batch job, step by step' in docs/development.md",
+        "# health (anonymous: ok or not_configured), and the details",
         f"curl -s {api}/health",
+        f"curl -s {api}/health/details",
         "# api_key mode instead of managed identity: start the stack with",
         f"#   AZURE_OPENAI_AUTH=api_key AZURE_OPENAI_API_KEY={stack.simulator.api_key} make run",
         f"# make Azure answer the next chat call with 429 (the app waits {FAULT_RETRY_AFTER_MS} ms"

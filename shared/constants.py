@@ -37,7 +37,12 @@ POOL_MAXSIZE: Final = 64
 
 # --- Requests from Polysync ----------------------------------------------------------------
 DEFAULT_MAX_REQUEST_BYTES: Final = 8 * 1024 * 1024  # MAX_REQUEST_BYTES
+# A request body may hold at most this many JSON containers, keys and elements (a flat object of
+# parameters holds a few dozen): parsing stays bounded in memory and time whatever its size.
+MAX_JSON_ELEMENTS: Final = 10_000
 DEPLOYMENT_NAME_MAX_LEN: Final = 64
+# The largest max_tokens a run or a job attribute may ask for (no model answers more).
+MAX_TOKENS_CEILING: Final = 1_000_000
 BATCH_SUFFIX: Final = "::batch"
 
 # --- Job registry (Table storage) ----------------------------------------------------------
@@ -53,6 +58,10 @@ TRANSACTION_MAX_OPERATIONS: Final = 100  # Table storage's limit per entity grou
 # Sync outcomes live in the registry table under a PartitionKey no account name can have
 # (account names start with a letter or digit).
 DISCOVERY_OUTCOME_PARTITION: Final = "_discovery"
+# `/api/health/details` reuses the last discovery outcome this long, and reads it with this
+# timeout (no retry) when it must.
+OUTCOME_CACHE_TTL_S: Final = 30.0
+OUTCOME_READ_TIMEOUT_S: Final = 2.0
 # At most this many warnings are kept in a stored discovery outcome.
 MAX_STORED_WARNINGS: Final = 50
 
@@ -66,6 +75,8 @@ ATTR_DEPLOYMENT_NAME: Final = "Deployment Name"
 ATTR_SYSTEM_PROMPT: Final = "OpenAI System Prompt"
 ATTR_MAX_TOKENS: Final = "OpenAI Max Tokens"
 ATTR_TEMPERATURE: Final = "OpenAI Temperature"
+ATTR_MAX_TOKENS_LIMIT: Final = "OpenAI Max Tokens Limit"  # an administrator's ceiling
+ATTR_SYSTEM_PROMPT_LOCKED: Final = "OpenAI System Prompt Locked"  # runs may not send their own
 ATTR_INPUT_FILE_ID: Final = "OpenAI Input File ID"
 ATTR_BATCH_ENDPOINT: Final = "OpenAI Batch Endpoint"
 ATTR_COMPLETION_WINDOW: Final = "OpenAI Completion Window"
@@ -80,6 +91,11 @@ BATCH_FAILED: Final = frozenset({"failed", "expired", "cancelled"})
 # At most this many of Azure's batch errors are returned in a failed run's body.
 MAX_BATCH_ERRORS: Final = 50
 
+# --- Status links (docs/design.md §6) ---------------------------------------------------------
+# A status link is valid this long; it names one run and is signed with STATUS_LINK_SECRET.
+STATUS_LINK_TTL_S: Final = 30 * 24 * 3600
+STATUS_LINK_SECRET_MIN_LEN: Final = 32
+
 # --- This app's own URLs ---------------------------------------------------------------------
 ROUTE_PREFIX: Final = "api"  # host.json extensions.http.routePrefix (the default)
 FUNCTION_KEY_PARAM: Final = "code"
@@ -89,4 +105,7 @@ PORTAL_MONITOR_URL: Final = (
     "https://portal.azure.com/#@/resource/subscriptions/{subscription}/resourceGroups/"
     "{resource_group}/providers/Microsoft.CognitiveServices/accounts/{account}/overview"
 )
-REGISTRY_CACHE_MAX_ENTRIES: Final = 1024  # bounds memory when callers try many External Ids
+# The registry cache keeps this many definitions (least recently used out first), and apart from
+# them this many External Ids that have none (unknown names cannot evict real jobs).
+REGISTRY_CACHE_MAX_ENTRIES: Final = 1024
+REGISTRY_CACHE_MAX_ABSENT: Final = 256

@@ -4,6 +4,8 @@
     ├── InvalidRequest            400  body not JSON / not an object, a field wrong or missing
     ├── InvalidDeploymentName     400
     ├── InvalidRunId              400
+    ├── InvalidStatusLink         401  a poll without this app's valid signature for the run
+    ├── JobNotRegistered          404  REQUIRE_REGISTERED_JOBS and no live registry definition
     ├── PayloadTooLarge           413
     ├── InvalidInputModel         422  job type does not fit the deployment
     ├── RunFailed                 422  a status poll of a synchronous run that failed
@@ -76,6 +78,21 @@ class InvalidDeploymentName(AppError):
 
 class InvalidRunId(AppError):
     code = "InvalidRunId"
+
+
+class InvalidStatusLink(AppError):
+    code = "InvalidStatusLink"
+
+
+class JobNotRegistered(AppError):
+    code = "JobNotRegistered"
+
+    def __init__(self, message: str, *, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    def error_object(self) -> dict[str, Any]:
+        return super().error_object() | {"hint": self.hint}
 
 
 class PayloadTooLarge(AppError):
@@ -216,6 +233,8 @@ HTTP_STATUS: dict[type[AppError], int] = {
     InvalidRequest: 400,
     InvalidDeploymentName: 400,
     InvalidRunId: 400,
+    InvalidStatusLink: 401,
+    JobNotRegistered: 404,
     PayloadTooLarge: 413,
     InvalidInputModel: 422,
     RunFailed: 422,

@@ -8,10 +8,12 @@ that needs the settings (`shared.wiring`), so a missing setting fails that call 
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
@@ -24,6 +26,29 @@ from pydantic import (
 from shared import constants as c
 from shared.errors import NotConfigured
 
+
+def _https_unless_loopback(url: AnyHttpUrl) -> AnyHttpUrl:
+    """Bearer tokens and keys travel to these URLs: `https://`, except to this machine (the
+    local stack and the tests)."""
+    if url.scheme != "https" and not is_loopback_host(url.host or ""):
+        raise ValueError("must be https:// (http:// only for a loopback host)")
+    return url
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1 (with or without brackets)."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+SecureUrl = Annotated[AnyHttpUrl, AfterValidator(_https_unless_loopback)]
+# A status link secret: long enough that its HMAC cannot be guessed (`openssl rand -base64 48`).
+LinkSecret = Annotated[str, StringConstraints(min_length=c.STATUS_LINK_SECRET_MIN_LEN)]
 # Azure's rule for account names (ARM spec `accountNameParameter`).
 AccountName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,63}$")]
 TableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$")]
@@ -35,7 +60,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     account: AccountName | None = Field(None, alias="AZURE_OPENAI_ACCOUNT")
-    endpoint_override: AnyHttpUrl | None = Field(None, alias="AZURE_OPENAI_ENDPOINT")
+    endpoint_override: SecureUrl | None = Field(None, alias="AZURE_OPENAI_ENDPOINT")
     api_version: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z.-]{1,40}$")] = Field(
         c.DEFAULT_API_VERSION, alias="AZURE_OPENAI_API_VERSION"
     )
@@ -44,12 +69,12 @@ class Settings(BaseModel):
     client_id: str | None = Field(None, alias="AZURE_CLIENT_ID")
     subscription_id: str | None = Field(None, alias="AZURE_SUBSCRIPTION_ID")
     resource_group: str | None = Field(None, alias="AZURE_RESOURCE_GROUP")
-    arm_endpoint: AnyHttpUrl = Field(
+    arm_endpoint: SecureUrl = Field(
         AnyHttpUrl(c.DEFAULT_ARM_ENDPOINT), alias="AZURE_RESOURCE_MANAGER_ENDPOINT"
     )
     aoai_scope: str = Field(c.DEFAULT_AOAI_SCOPE, alias="AZURE_OPENAI_SCOPE")
     storage_connection: str | None = Field(None, alias="AzureWebJobsStorage", repr=False)
-    storage_table_uri: AnyHttpUrl | None = Field(None, alias="AzureWebJobsStorage__tableServiceUri")
+    storage_table_uri: SecureUrl | None = Field(None, alias="AzureWebJobsStorage__tableServiceUri")
     job_definitions_table: TableName = Field(
         c.DEFAULT_JOB_DEFINITIONS_TABLE, alias="JOB_DEFINITIONS_TABLE"
     )
@@ -64,8 +89,14 @@ class Settings(BaseModel):
         c.REGISTRY_CACHE_TTL_S, ge=0, le=3600, alias="REGISTRY_CACHE_TTL_S"
     )
     # The app's public base URL (scheme and host) for statusQueryUrl, when callers reach it
-    # through a gateway or custom domain; by default the URL the caller used.
-    public_base_url: AnyHttpUrl | None = Field(None, alias="PUBLIC_BASE_URL")
+    # through a gateway or custom domain; by default https://{WEBSITE_HOSTNAME}.
+    public_base_url: SecureUrl | None = Field(None, alias="PUBLIC_BASE_URL")
+    website_hostname: str | None = Field(None, alias="WEBSITE_HOSTNAME")  # set by App Service
+    status_link_secret: LinkSecret | None = Field(None, alias="STATUS_LINK_SECRET", repr=False)
+    status_link_previous_secret: LinkSecret | None = Field(
+        None, alias="STATUS_LINK_PREVIOUS_SECRET", repr=False
+    )
+    require_registered_jobs: bool = Field(False, alias="REQUIRE_REGISTERED_JOBS")
 
     @field_validator("auth", mode="before")
     @classmethod
@@ -98,6 +129,17 @@ class Settings(BaseModel):
             )
         return self.account
 
+    def link_secrets(self) -> tuple[str, ...]:
+        """The status link secrets, current first (NotConfigured without one)."""
+        if not self.status_link_secret:
+            raise NotConfigured(
+                "Setting STATUS_LINK_SECRET is missing: batch runs answer a signed status link "
+                "and cannot start without it (at least 32 characters, e.g. "
+                "`openssl rand -base64 48`)."
+            )
+        previous = self.status_link_previous_secret
+        return (self.status_link_secret, previous) if previous else (self.status_link_secret,)
+
     def require_api_key(self) -> str:
         if not self.api_key:
             raise NotConfigured(
@@ -117,12 +159,14 @@ class Settings(BaseModel):
         )
 
     def missing(self) -> list[str]:
-        """Settings a complete deployment needs that are not set (shown by /api/health)."""
+        """Settings a complete deployment needs that are not set (`/api/health` says
+        not_configured; `/api/health/details` names them)."""
         needed = {
             "AZURE_OPENAI_ACCOUNT": self.account,
             "AzureWebJobsStorage": self.storage_connection or self.storage_table_uri,
             "AZURE_SUBSCRIPTION_ID": self.subscription_id,
             "AZURE_RESOURCE_GROUP": self.resource_group,
+            "STATUS_LINK_SECRET": self.status_link_secret,
         }
         if self.auth == "api_key":
             needed["AZURE_OPENAI_API_KEY"] = self.api_key
@@ -154,7 +198,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     except ValidationError as exc:
         names = sorted({str(err["loc"][0]) for err in exc.errors() if err["loc"]})
         raise NotConfigured(
-            "Invalid app settings: " + ", ".join(names) + ". See the settings table in README.md.",
+            "Invalid app settings: " + ", ".join(names) + ". See docs/settings.md.",
             details=[
                 {"setting": str(err["loc"][0]), "problem": err["msg"]}
                 for err in exc.errors()

@@ -15,14 +15,13 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from shared import constants as c
 from shared.errors import AppError, InternalError, http_status
 
 if TYPE_CHECKING:
@@ -40,39 +39,18 @@ class Outcome:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class RequestOrigin:
-    """Where the caller reached this app (`https://app.azurewebsites.net`), and its function
-    key: what a status link back to this app is built from (`shared.runs.ids`)."""
-
-    origin: str
-    key: str | None = None
-    key_in_header: bool = False
-
-    @classmethod
-    def from_request(
-        cls, url: str, params: Mapping[str, str], headers: Mapping[str, str]
-    ) -> RequestOrigin:
-        """Read from the request as the Functions host hands it over. The key comes from the
-        `x-functions-key` header or the `code` query parameter (the host accepts both, and
-        checks the header first)."""
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        header_key = next(
-            (v for k, v in headers.items() if k.lower() == c.FUNCTION_KEY_HEADER), None
-        )
-        if header_key:
-            return cls(origin, header_key, key_in_header=True)
-        return cls(origin, params.get(c.FUNCTION_KEY_PARAM) or None)
-
-
-def request_origin(req: func.HttpRequest) -> RequestOrigin:
-    return RequestOrigin.from_request(req.url, req.params, req.headers)
+def request_origin(req: func.HttpRequest) -> str:
+    """Where the caller reached this app (`https://app.azurewebsites.net`), as the host says."""
+    parts = urlsplit(req.url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def handle(function: str, call: Callable[[], Outcome]) -> func.HttpResponse:
+    """The use-case's answer, serialized inside the boundary: a value that is not JSON (a NaN)
+    is a bug answered 500 like any other, never invalid JSON on the wire."""
     try:
         outcome = call()
+        return json_response(outcome.status, outcome.body.to_json(), outcome.headers)
     except AppError as error:
         return error_response(error)
     except Exception as exc:  # noqa: BLE001 - the last line of defence, see the docstring
@@ -83,7 +61,6 @@ def handle(function: str, call: Callable[[], Outcome]) -> func.HttpResponse:
             "".join(traceback.format_tb(exc.__traceback__)),
         )
         return error_response(InternalError("The app failed unexpectedly; see its logs."))
-    return json_response(outcome.status, outcome.body.to_json(), outcome.headers)
 
 
 def error_body(error: AppError) -> dict[str, Any]:
@@ -108,7 +85,7 @@ def json_response(
     status: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> func.HttpResponse:
     return func.HttpResponse(
-        json.dumps(body, ensure_ascii=False),
+        json.dumps(body, ensure_ascii=False, allow_nan=False),
         status_code=status,
         headers=headers or {},
         mimetype="application/json",

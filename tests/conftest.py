@@ -24,7 +24,13 @@ from local.azurite import Azurite, AzuriteError
 from local.simulator import Simulator
 from shared import wiring
 from shared.settings import SETTING_NAMES
-from tests.helpers import ACCOUNT, IDENTITY_HEADER, RESOURCE_GROUP, SUBSCRIPTION
+from tests.helpers import (
+    ACCOUNT,
+    IDENTITY_HEADER,
+    RESOURCE_GROUP,
+    STATUS_LINK_SECRET,
+    SUBSCRIPTION,
+)
 
 APP_ENV_NAMES = (*SETTING_NAMES, "DISCOVERY_SCHEDULE", "AZURE_TOKEN_CREDENTIALS")
 
@@ -107,6 +113,7 @@ def app_env(
         "AZURE_RESOURCE_GROUP": RESOURCE_GROUP,
         "AZURE_RESOURCE_MANAGER_ENDPOINT": sim.url,
         "DISCOVERY_SCHEDULE": "0 0 * * * *",
+        "STATUS_LINK_SECRET": STATUS_LINK_SECRET,
         # short enough that fault tests stay fast; the retry logic is the same as with defaults
         "AOAI_TIMEOUT_S": "5",
         "RUN_DEADLINE_S": "20",

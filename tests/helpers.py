@@ -4,10 +4,14 @@ host over HTTP."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 from azure.data.tables import TableClient, TableEntity
@@ -20,6 +24,7 @@ ACCOUNT = "test-aoai"
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 RESOURCE_GROUP = "rg-test"
 IDENTITY_HEADER = "test-identity-header"
+STATUS_LINK_SECRET = "test-status-link-secret-0123456789abcdef"
 FUNCTION_KEY = "test-function-key"
 MASTER_KEY = "test-master-key"
 TIMEOUT = 30
@@ -68,3 +73,45 @@ def api(
     headers = {} if key is None else {"x-functions-key": key}
     url = f"{host.url}/api/{path}"
     return requests.request(method, url, headers=headers, timeout=timeout, json=json, **kwargs)
+
+
+def link_params(status_query_url: str) -> dict[str, str]:
+    """A status link's query as a dict (to poll it as `status(run_id, params=...)`)."""
+    return {name: values[0] for name, values in parse_qs(urlsplit(status_query_url).query).items()}
+
+
+def link_signature(status_query_url: str) -> dict[str, str]:
+    """The signature part (`expires`, `sig`) of a status link the app answered."""
+    query = parse_qs(urlsplit(status_query_url).query)
+    return {name: query[name][0] for name in ("expires", "sig")}
+
+
+def sign_link(
+    run_id: str,
+    deployment: str | None,
+    secret: str = STATUS_LINK_SECRET,
+    expires: int | None = None,
+) -> dict[str, str]:
+    """A status link's signature as docs/contract.md defines it, computed here independently of
+    the app: HMAC-SHA256 with the secret over `run_id`, `deployment` (empty when none) and
+    `expires` joined by newlines, base64url without padding."""
+    expires = int(time.time()) + 3600 if expires is None else expires
+    message = "\n".join((run_id, deployment or "", str(expires))).encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return {"expires": str(expires), "sig": base64.urlsafe_b64encode(digest).rstrip(b"=").decode()}
+
+
+def assert_status_link(url: str, origin: str, run_id: str, deployment: str | None) -> None:
+    """A status link as the contract defines it: `{origin}/api/status/{run_id}` with
+    `deployment` (when the run has one), a future `expires` at most 30 days ahead and this
+    run's signature, and nothing else (no function key)."""
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == (
+        f"{origin}/api/status/{quote(run_id, safe='')}"
+    ), url
+    query = parse_qs(parts.query, keep_blank_values=True)
+    assert set(query) == {"expires", "sig"} | ({"deployment"} if deployment else set()), url
+    assert query.get("deployment", [None]) == [deployment]
+    expires = int(query["expires"][0])
+    assert 0 < expires - time.time() <= 30 * 24 * 3600
+    assert query["sig"] == [sign_link(run_id, deployment, expires=expires)["sig"]]

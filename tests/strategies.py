@@ -81,6 +81,7 @@ APP_REFUSALS = {  # documented refusals the app answers without Azure: code -> H
     "InvalidRunId": 400,
     "PayloadTooLarge": 413,
     "InvalidInputModel": 422,
+    "InvalidStatusLink": 401,
 }
 
 # --- strategies -----------------------------------------------------------------------------
@@ -498,19 +499,23 @@ def optional_text(obj: Mapping[str, Any], name: str) -> str:
     return "valid" if value is None or isinstance(value, str) else "invalid"
 
 
+MAX_TOKENS_CEILING = 1_000_000  # the contract's upper bound for max_tokens
+
+
 def positive_int(value: Any) -> str:
+    """max_tokens: a whole number from 1 to the contract's ceiling."""
     if value is None:
         return "valid"
     if isinstance(value, bool) or isinstance(value, list | dict):
         return "invalid"
     if isinstance(value, int):
-        return "valid" if value >= 1 else "invalid"
+        return "valid" if 1 <= value <= MAX_TOKENS_CEILING else "invalid"
     if isinstance(value, float):
-        if not math.isfinite(value) or value < 1 or not value.is_integer():
+        if not math.isfinite(value) or not 1 <= value <= MAX_TOKENS_CEILING:
             return "invalid"
-        return "unknown"  # 5.0: an integer or not?
+        return "unknown" if value.is_integer() else "invalid"  # 5.0: an integer or not?
     if re.fullmatch(r"[0-9]{1,18}", value):
-        return "valid" if int(value) >= 1 else "invalid"
+        return "valid" if 1 <= int(value) <= MAX_TOKENS_CEILING else "invalid"
     if re.fullmatch(r"-[0-9]+", value) or not any(c.isdigit() or c.isnumeric() for c in value):
         return "invalid"
     return "unknown"  # "1_000", " 5 ", "+5", "٣": numeric strings or not?
@@ -871,9 +876,11 @@ _BATCH_ID = re.compile(r"batch_[A-Za-z0-9_-]{1,128}")
 _SYNC_ID = re.compile(r"(?P<name>.*)#sync#(?P<outcome>Success|Failed)", re.DOTALL)
 
 
-def expect_status(run_id: str, deployment: str | None) -> Expected:
-    """README: `{deployment}#sync#Success|Failed` is decoded locally; `batch_…` is polled
-    (`?deployment=` validated like a route parameter); anything else is 400 InvalidRunId."""
+def expect_status(run_id: str, deployment: str | None, signed: bool = False) -> Expected:
+    """docs/contract.md: `{deployment}#sync#Success|Failed` is decoded locally; `batch_…` is
+    polled (`?deployment=` validated like a route parameter) through this app's signed link for
+    that run and deployment, else refused 401 InvalidStatusLink with no call to Azure; anything
+    else is 400 InvalidRunId."""
     invalid_run_id = refuse(400, "InvalidRunId", None)
     sync = _SYNC_ID.fullmatch(run_id)
     if sync is not None and valid_name(sync["name"]):
@@ -889,13 +896,15 @@ def expect_status(run_id: str, deployment: str | None) -> Expected:
         odd = any(not c.isascii() or not c.isprintable() or c in "/\\%?# " for c in tail)
         if odd or not tail:
             return invalid_run_id  # no Azure batch id looks like that
-        return invalid_run_id | _polled(run_id, deployment)  # 'batch_…' loosely
-    return _polled(run_id, deployment)
+        return invalid_run_id | _polled(run_id, deployment, signed)  # 'batch_…' loosely
+    return _polled(run_id, deployment, signed)
 
 
-def _polled(run_id: str, deployment: str | None) -> Expected:
+def _polled(run_id: str, deployment: str | None, signed: bool) -> Expected:
     if deployment is not None and not valid_name(deployment):
         return refuse(400, "InvalidDeploymentName", None)
+    if not signed:
+        return refuse(401, "InvalidStatusLink", run_id)
     return goes_ahead(lambda answer, sim: check_poll(run_id, deployment, answer, sim))
 
 
@@ -965,9 +974,9 @@ def check_jobs(
 
 
 def check_health(answer: Answer, sim: Simulator, secrets: tuple[str, ...]) -> None:
+    """docs/contract.md: the anonymous check says `ok` and nothing else."""
     no_azure(sim)
-    assert answer.status == 200 and answer.body["status"] == "ok", answer.body
-    assert answer.body["missing_settings"] == []
+    assert (answer.status, answer.body) == (200, {"status": "ok"}), answer.body
     for secret in secrets:
         assert secret not in answer.text
 

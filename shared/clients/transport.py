@@ -84,12 +84,18 @@ class UpstreamResponse:
         }
 
     def json(self) -> Any:
+        """The body as JSON (RFC 8259: `NaN` and `Infinity` are not JSON, and the app could not
+        answer them as JSON either)."""
         try:
-            return json.loads(self.body)
+            return json.loads(self.body, parse_constant=_not_a_json_constant)
         except ValueError as exc:
             raise UpstreamBadResponse(
                 "Azure answered with a body that is not JSON.", **self.error_context()
             ) from exc
+
+
+def _not_a_json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def send(

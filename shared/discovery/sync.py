@@ -80,9 +80,18 @@ def _require(name: str, value: str | None) -> str:
     return value
 
 
+# What a stored outcome keeps of an error: the codes, the app's hint and Azure's status and
+# request id, not Azure's or azure-identity's message text (it can name resource groups and
+# subscriptions, and `/api/health/details` shows the stored outcome).
+STORED_ERROR_FIELDS = frozenset({"code", "upstream_code", "hint", "upstream_status", "request_id"})
+
+
 def _record(app: Services, outcome: DiscoveryOutcome) -> None:
+    stored = outcome.to_json()
+    if outcome.error is not None:
+        stored["error"] = {k: v for k, v in outcome.error.items() if k in STORED_ERROR_FIELDS}
     try:
-        app.writer.record_outcome(outcome.to_json())
+        app.writer.record_outcome(stored)
     except AppError as error:
         logger.warning("discovery outcome not recorded: %s", error.code)
 

@@ -79,7 +79,24 @@ class EmbeddingOutputs(Answer):
     total_tokens: int | None = Field(description="usage.total_tokens")
 
 
-class ChatAnswer(CalledTail, ChatOutputs, RunHead):
+class Adjustment(BaseModel):
+    """A change the app made to what the run asked for, and why (never content)."""
+
+    parameter: str
+    action: str
+    to: Any = None
+    reason: str
+
+    @model_serializer(mode="wrap")
+    def _present(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class ChatChanges(Answer):
+    adjustments: list[Adjustment] = Field(default_factory=list)
+
+
+class ChatAnswer(ChatChanges, CalledTail, ChatOutputs, RunHead):
     """`POST /api/chat/{deployment}`: 200 Success."""
 
 
@@ -167,7 +184,7 @@ class DiscoveryTail(Answer):
 
 
 class DiscoveryOutcome(DiscoveryTail, SyncCounts, DiscoveryHead):
-    """`POST /api/discovery` and the timer's outcome, also stored for `/api/health`."""
+    """`POST /api/discovery` and the timer's outcome, also stored for `/api/health/details`."""
 
 
 class JobsAnswer(Answer):
@@ -178,7 +195,13 @@ class JobsAnswer(Answer):
 
 
 class HealthAnswer(Answer):
-    """`GET /api/health`: configuration and the last discovery's outcome; no secret."""
+    """`GET /api/health` (anonymous): from the settings alone."""
+
+    status: Literal["ok", "not_configured"]
+
+
+class HealthDetailsAnswer(Answer):
+    """`GET /api/health/details`: configuration and the last discovery's outcome; no secret."""
 
     OMIT_IF_NONE = frozenset({"registry"})
 
@@ -194,7 +217,7 @@ class HealthAnswer(Answer):
 
 
 class HealthProblemAnswer(Answer):
-    """`GET /api/health` when the settings cannot be read: which setting is wrong."""
+    """`GET /api/health/details` when the settings cannot be read: which setting is wrong."""
 
     status: Literal["not_configured"] = "not_configured"
     service: str = SERVICE

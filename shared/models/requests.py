@@ -32,7 +32,7 @@ def blank_to_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-MaxTokens = Annotated[int, BeforeValidator(_no_bool), Field(ge=1)]
+MaxTokens = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=c.MAX_TOKENS_CEILING)]
 Temperature = Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=2, allow_inf_nan=False)]
 OptionalText = Annotated[str | None, BeforeValidator(blank_to_none)]
 
@@ -49,15 +49,33 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
+# A JSON body's structure, scanned before it is parsed: a string (skipped whole), or one of the
+# bytes that open a container, a key or another element.
+_STRUCTURE = re.compile(rb'[\[{:,"]')
+_STRING_REST = re.compile(rb'(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def parse_json_object(body: bytes) -> dict[str, Any]:
-    """The request body as a JSON object, or InvalidRequest."""
+    """The request body as a JSON object, or InvalidRequest.
+
+    RFC 8259 JSON between systems is UTF-8 (a UTF-8 byte order mark is ignored); anything else is
+    refused before it is parsed. So is a body with more than `MAX_JSON_ELEMENTS` containers,
+    keys and elements, counted in one pass over the bytes: parsing never builds more objects
+    than that, whatever the body's size (docs/design.md §3)."""
+    body = body.removeprefix(_UTF8_BOM)
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
         raise InvalidRequest(
-            "The request body is not valid JSON.",
-            details=[{"field": "body", "problem": "not valid JSON"}],
+            "The request body is not UTF-8: send JSON encoded as UTF-8 (RFC 8259).",
+            details=[{"field": "body", "problem": "not UTF-8"}],
         ) from None
+    _check_structure(body)
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except ValueError:
+        raise _not_json() from None
     except RecursionError:
         raise InvalidRequest(
             "The request body is nested too deeply to read; parameters are flat values.",
@@ -69,6 +87,38 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
             details=[{"field": "body", "problem": f"a JSON {type(data).__name__}, not an object"}],
         )
     return data
+
+
+def _check_structure(body: bytes) -> None:
+    """At most `MAX_JSON_ELEMENTS` structural bytes outside strings (each string is skipped with
+    one C-speed match, so the loop runs at most about twice that many times)."""
+    count, position = 0, 0
+    while (found := _STRUCTURE.search(body, position)) is not None:
+        if found.group() == b'"':
+            rest = _STRING_REST.match(body, found.end())
+            if rest is None:
+                raise _not_json()
+            position = rest.end()
+            continue
+        count += 1
+        if count > c.MAX_JSON_ELEMENTS:
+            raise InvalidRequest(
+                f"The request body has more than {c.MAX_JSON_ELEMENTS} JSON containers, keys and "
+                "elements; parameters are a flat object.",
+                details=[{"field": "body", "problem": "too many JSON elements"}],
+            )
+        position = found.end()
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _not_json() -> InvalidRequest:
+    return InvalidRequest(
+        "The request body is not valid JSON.",
+        details=[{"field": "body", "problem": "not valid JSON"}],
+    )
 
 
 def _not_blank(value: str) -> str:

@@ -176,6 +176,10 @@ class JobDefinition(BaseModel):
             ) from None
 
 
+def _false_if_blank(value: object) -> object:
+    return False if blank_to_none(value) is None else value
+
+
 class RunAttributes(BaseModel):
     """The job attributes every run reads; values may be strings such as "256"."""
 
@@ -191,6 +195,12 @@ class ChatAttributes(RunAttributes):
     )
     temperature: Annotated[Temperature | None, BeforeValidator(blank_to_none)] = Field(
         None, alias=c.ATTR_TEMPERATURE
+    )
+    max_tokens_limit: Annotated[MaxTokens | None, BeforeValidator(blank_to_none)] = Field(
+        None, alias=c.ATTR_MAX_TOKENS_LIMIT
+    )
+    system_prompt_locked: Annotated[bool, BeforeValidator(_false_if_blank)] = Field(
+        False, alias=c.ATTR_SYSTEM_PROMPT_LOCKED
     )
 
 

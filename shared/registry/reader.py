@@ -34,15 +34,20 @@ class JobRegistry:
         *,
         ttl_s: float = c.REGISTRY_CACHE_TTL_S,
         max_entries: int = c.REGISTRY_CACHE_MAX_ENTRIES,
+        max_absent: int = c.REGISTRY_CACHE_MAX_ABSENT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._table = table
         self.partition = partition
         self._ttl_s = ttl_s
         self._max_entries = max_entries
+        self._max_absent = max_absent
         self._clock = clock
         self._lock = threading.Lock()
+        # Least recently used first: definitions found, and (a smaller bound) External Ids the
+        # registry has no definition for, so a flood of unknown names never evicts a real job.
         self._cache: OrderedDict[str, tuple[float, JobDefinition | None]] = OrderedDict()
+        self._absent: OrderedDict[str, tuple[float, JobDefinition | None]] = OrderedDict()
         # When each External Id's last read failed, if it did (cleared by a good read).
         self._failed_at: OrderedDict[str, float] = OrderedDict()
         # One read at a time per External Id (striped: bounded memory, whatever the ids).
@@ -69,10 +74,18 @@ class JobRegistry:
             return self._refresh(external_id)
 
     def _fresh(self, external_id: str) -> tuple[float, JobDefinition | None] | None:
-        with self._lock:
-            cached = self._cache.get(external_id)
+        cached = self._cached(external_id)
         if cached is not None and self._clock() - cached[0] < self._ttl_s:
             return cached
+        return None
+
+    def _cached(self, external_id: str) -> tuple[float, JobDefinition | None] | None:
+        """The cached read of this External Id, however old, marked as just used."""
+        with self._lock:
+            for entries in (self._cache, self._absent):
+                if external_id in entries:
+                    entries.move_to_end(external_id)
+                    return entries[external_id]
         return None
 
     def _refresh(self, external_id: str) -> JobDefinition | None:
@@ -86,17 +99,21 @@ class JobRegistry:
             return self._fall_back(external_id, type(exc).__name__, exc)
         with self._lock:
             self._failed_at.pop(external_id, None)
-            self._cache[external_id] = (now, definition)
-            self._cache.move_to_end(external_id)
+            found, other = (
+                (self._cache, self._absent) if definition else (self._absent, self._cache)
+            )
+            other.pop(external_id, None)
+            found[external_id] = (now, definition)
+            found.move_to_end(external_id)
             _bound(self._cache, self._max_entries)
+            _bound(self._absent, self._max_absent)
         return definition
 
     def _fall_back(
         self, external_id: str, why: str, exc: AzureError | None = None
     ) -> JobDefinition | None:
         """Storage failed: the last definition read, however old, else RegistryUnavailable."""
-        with self._lock:
-            cached = self._cache.get(external_id)
+        cached = self._cached(external_id)
         if cached is not None:
             logger.warning(
                 "job registry unreachable (%s); using the definition of %s read %.0f s ago",
@@ -126,6 +143,6 @@ class JobRegistry:
 
 
 def _bound(entries: OrderedDict[str, Any], most: int) -> None:
-    """Drop the oldest entries beyond `most`."""
+    """Drop the least recently used entries beyond `most`."""
     while len(entries) > most:
         entries.popitem(last=False)

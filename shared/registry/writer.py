@@ -9,7 +9,8 @@ here, the one place the writer's callers learn of them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -27,10 +28,18 @@ from shared.registry.entity import DISCOVERY_OWNED, JobEntity
 class RegistryWriter:
     """Writes discovered definitions into one partition of the registry table."""
 
-    def __init__(self, table: TableClient | None, partition: str) -> None:
+    def __init__(
+        self,
+        table: TableClient | None,
+        partition: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._table = table
         self.partition = partition
         self._table_exists = False
+        self._clock = clock
+        # The last outcome this process read or wrote, and when (for `/api/health/details`).
+        self._outcome: tuple[float, dict[str, Any] | None] | None = None
 
     def table(self) -> TableClient:
         if self._table is None:
@@ -139,15 +148,32 @@ class RegistryWriter:
                 table.upsert_entity(
                     keys | {"Outcome": json.dumps(outcome)}, mode=UpdateMode.REPLACE
                 )
+        self._outcome = (self._clock(), outcome)
 
-    def last_outcome(self) -> dict[str, Any] | None:
+    def last_outcome(self, max_age_s: float = 0.0) -> dict[str, Any] | None:
+        """The last sync's outcome: this process's copy when younger than `max_age_s`, else
+        read with short timeouts and no retry (an operator's page must not hold a worker
+        thread while storage is slow)."""
+        cached = self._outcome
+        if cached is not None and self._clock() - cached[0] < max_age_s:
+            return cached[1]
         with _storage_failure(OUTCOME_UNAVAILABLE):
+            raw: Any = None
             try:
-                entity = self.table().get_entity(c.DISCOVERY_OUTCOME_PARTITION, self.partition)
+                entity = self.table().get_entity(
+                    c.DISCOVERY_OUTCOME_PARTITION,
+                    self.partition,
+                    connection_timeout=c.OUTCOME_READ_TIMEOUT_S,
+                    read_timeout=c.OUTCOME_READ_TIMEOUT_S,
+                    retry_total=0,
+                )
+                raw = entity.get("Outcome")
             except ResourceNotFoundError:
-                return None
-        value = json.loads(entity.get("Outcome") or "null")
-        return value if isinstance(value, dict) else None
+                pass
+        value = json.loads(raw or "null")
+        outcome = value if isinstance(value, dict) else None
+        self._outcome = (self._clock(), outcome)
+        return outcome
 
 
 OUTCOME_UNAVAILABLE = "The job registry (Table storage) cannot store or read the discovery outcome."

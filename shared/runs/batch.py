@@ -21,10 +21,12 @@ from shared.models.answers import BatchAnswer, ErrorObject
 from shared.models.azure import Batch, iso_utc
 from shared.models.requests import BatchRunRequest, validate_deployment_name
 from shared.registry.entity import BatchAttributes
+from shared.runs import links
 from shared.runs.context import RunContext
-from shared.runs.ids import is_batch_id, status_query_url
+from shared.runs.ids import is_batch_id
 from shared.runs.inputs import JobSpec, ready_run
-from shared.web import Outcome, RequestOrigin
+from shared.runs.links import StatusLink
+from shared.web import Outcome
 from shared.wiring import Services
 
 logger = logging.getLogger("shared.runs")
@@ -39,14 +41,18 @@ BATCH_ENDED: dict[str, type[BatchEnded]] = {
 
 
 def submit_batch(
-    external_id: str, body: bytes, origin: RequestOrigin, services: Callable[[], Services]
+    external_id: str, body: bytes, origin: str, services: Callable[[], Services]
 ) -> Outcome:
-    """Submit a batch for the deployment the route named (`::batch` suffix allowed)."""
+    """Submit a batch for the deployment the route named (`::batch` suffix allowed). The
+    status link's secret and origin are checked before Azure is called: a batch the app could
+    not link back to would run unseen."""
     deployment = validate_deployment_name(external_id, allow_batch_suffix=True)
     run = RunContext("batch", deployment, sync=False)
     with run.failures():
         ready = ready_run(run, body, BATCH_JOB, services)
         app, job = ready.app, ready.job
+        app.settings.link_secrets()
+        links.link_origin(origin, app.settings)
         batch, response = app.openai.create_batch(
             batch_request_body(job.params, job.attributes), ready.deadline
         )
@@ -62,13 +68,17 @@ def submit_batch(
 def poll_batch(
     batch_id: str,
     deployment: str | None,
-    origin: RequestOrigin,
+    link: StatusLink,
+    origin: str,
     services: Callable[[], Services],
 ) -> Outcome:
-    """Read a batch back: Running, Success or Failed as Azure's status says."""
+    """Read a batch back through its signed link: Running, Success or Failed as Azure's status
+    says. A link this app did not sign for this run is refused before Azure is called."""
     run = RunContext("batch status", deployment, run_id=batch_id, sync=False)
     with run.failures():
         app = services()
+        links.verify(batch_id, deployment, link.expires, link.sig, app.settings)
+        links.link_origin(origin, app.settings)  # the answer's own link: known before Azure
         batch, response = app.openai.get_batch(batch_id, Deadline(app.settings.run_deadline_s))
     return batch_outcome(run, batch, response, origin, app)
 
@@ -77,7 +87,7 @@ def batch_outcome(
     run: RunContext,
     batch: Batch,
     response: UpstreamResponse,
-    origin: RequestOrigin,
+    origin: str,
     app: Services,
 ) -> Outcome:
     """The answer for a batch as Azure reported it, logged: a failure line for a batch that
@@ -105,9 +115,7 @@ def batch_outcome(
     if state not in c.BATCH_RUNNING:
         # A status this app does not know yet: keep polling rather than fail a live batch.
         logger.warning("batch %s has an unknown status %r; reported Running", batch.id, state)
-    answer.status_query_url = status_query_url(
-        origin, batch.id, run.deployment, app.settings.public_base
-    )
+    answer.status_query_url = links.status_query_url(origin, batch.id, run.deployment, app.settings)
     return Outcome(202, answer)
 
 

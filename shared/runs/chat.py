@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from shared import constants as c
-from shared.models.answers import ChatAnswer
+from shared.errors import InvalidRequest
+from shared.models.answers import Adjustment, ChatAnswer
 from shared.models.requests import ChatRunRequest, validate_deployment_name
 from shared.registry.entity import ChatAttributes
 from shared.runs.context import RunContext
@@ -23,8 +24,9 @@ def run_chat(external_id: str, body: bytes, services: Callable[[], Services]) ->
     with run.failures():
         ready = ready_run(run, body, CHAT_JOB, services)
         app, job = ready.app, ready.job
+        params, adjustments = governed(job.params, job.attributes)
         completion, response = app.openai.create_chat_completion(
-            job.deployment, chat_request_body(job.params, job.attributes), ready.deadline
+            job.deployment, chat_request_body(params, job.attributes), ready.deadline
         )
     choice, usage = completion.choices[0], completion.usage
     run.log_success(
@@ -33,6 +35,7 @@ def run_chat(external_id: str, body: bytes, services: Callable[[], Services]) ->
         response.attempts,
         finish_reason=choice.finish_reason,
         total_tokens=usage.total_tokens,
+        adjusted=",".join(f"{a.parameter}:{a.action}" for a in adjustments) or "none",
     )
     answer = ChatAnswer(
         run_id=run.outcome_run_id("Success"),
@@ -46,8 +49,39 @@ def run_chat(external_id: str, body: bytes, services: Callable[[], Services]) ->
         model=completion.model,
         request_id=response.request_id,
         monitor_url=app.settings.monitor_url(),
+        adjustments=adjustments,
     )
     return Outcome(200, answer)
+
+
+def governed(
+    params: ChatRunRequest, attributes: ChatAttributes
+) -> tuple[ChatRunRequest, list[Adjustment]]:
+    """The run's parameters within what the job's administrator allows: a locked system prompt
+    refuses a run's own (400), and `OpenAI Max Tokens Limit` lowers a larger max_tokens to it,
+    or sets it when the run asks for none (never raises one)."""
+    if attributes.system_prompt_locked and params.system_prompt is not None:
+        raise InvalidRequest(
+            f"This job's system prompt is locked ('{c.ATTR_SYSTEM_PROMPT_LOCKED}'): send no "
+            "system_prompt.",
+            details=[{"field": "system_prompt", "problem": "locked by the job definition"}],
+        )
+    limit = attributes.max_tokens_limit
+    asked = params.max_tokens if params.max_tokens is not None else attributes.max_tokens
+    if limit is None or (asked is not None and asked <= limit):
+        return params, []
+    reason = (
+        f"{asked} is above the job's '{c.ATTR_MAX_TOKENS_LIMIT}' ({limit})"
+        if asked is not None
+        else f"the job's '{c.ATTR_MAX_TOKENS_LIMIT}' ({limit}) bounds every run"
+    )
+    adjustment = Adjustment(
+        parameter="max_tokens",
+        action="lowered" if asked is not None else "capped",
+        to=limit,
+        reason=reason,
+    )
+    return params.model_copy(update={"max_tokens": limit}), [adjustment]
 
 
 def chat_request_body(params: ChatRunRequest, attributes: ChatAttributes) -> dict[str, Any]:

@@ -1,24 +1,18 @@
-"""Run ids and status links (docs/design.md §4, §6).
+"""Run ids (docs/design.md §4, §6).
 
 A synchronous run's id carries its outcome, `{deployment}#sync#Success` or `#Failed`, and is
 decoded without a call to Azure. A batch run's id is Azure's batch id (`batch_...`); its state
-is Azure's. A Running answer carries a `statusQueryUrl` back to `GET /api/status/{run_id}` on
-this app, with the caller's function key when it came with one.
+is Azure's, read through a signed status link (`shared.runs.links`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
-from urllib.parse import quote, urlencode
+from typing import Literal
 
-from shared import constants as c
 from shared.errors import InvalidRunId
 from shared.models.requests import DEPLOYMENT_NAME_PATTERN
-
-if TYPE_CHECKING:
-    from shared.web import RequestOrigin
 
 SyncOutcome = Literal["Success", "Failed"]
 
@@ -64,20 +58,3 @@ def parse_run_id(run_id: str) -> SyncRun | BatchRun:
         )
     outcome: SyncOutcome = "Success" if match["outcome"] == "Success" else "Failed"
     return SyncRun(match["deployment"], outcome)
-
-
-def status_query_url(
-    origin: RequestOrigin, run_id: str, deployment: str | None, base_url: str | None
-) -> str:
-    """The absolute URL Polysync polls: `PUBLIC_BASE_URL` when set (a gateway or custom domain
-    in front of the app), else the origin the caller used.
-
-    It carries the caller's key so the URL can be polled as it is. Behind a gateway
-    (`PUBLIC_BASE_URL`), a key that came as a header is not copied: the gateway may have added
-    it for the app, and the URL goes back to the gateway's own clients."""
-    base = (base_url or origin.origin).rstrip("/")
-    query = {"deployment": deployment} if deployment else {}
-    if origin.key and not (base_url and origin.key_in_header):
-        query[c.FUNCTION_KEY_PARAM] = origin.key
-    url = f"{base}/{c.ROUTE_PREFIX}/status/{quote(run_id, safe='')}"
-    return f"{url}?{urlencode(query)}" if query else url

@@ -10,11 +10,18 @@ from typing import Generic, TypeVar
 
 from shared import constants as c
 from shared.clients.transport import Deadline
-from shared.errors import AppError, InvalidInputModel, InvalidJobDefinition, PayloadTooLarge
+from shared.errors import (
+    AppError,
+    InvalidInputModel,
+    InvalidJobDefinition,
+    JobNotRegistered,
+    PayloadTooLarge,
+)
 from shared.models.requests import RunRequest, parse_json_object, validate_deployment_name
 from shared.registry.entity import Attributes, JobDefinition, RunAttributes
 from shared.registry.reader import JobRegistry
 from shared.runs.context import RunContext
+from shared.settings import Settings
 from shared.wiring import Services
 
 Params = TypeVar("Params", bound=RunRequest)
@@ -57,7 +64,7 @@ def ready_run(
     its inputs. Call inside `run.failures()`."""
     app = services()
     deadline = Deadline(app.settings.run_deadline_s)
-    job = read_inputs(run, body, app.registry, spec, app.settings.max_request_bytes)
+    job = read_inputs(run, body, app.registry, spec, app.settings)
     return ReadyRun(app, deadline, job)
 
 
@@ -66,29 +73,41 @@ def read_inputs(
     body: bytes,
     registry: JobRegistry,
     spec: JobSpec[Params, Attributes],
-    max_request_bytes: int,
+    settings: Settings,
 ) -> RunInputs[Params, Attributes]:
     """The run's inputs; records the deployment it calls in `run`."""
     external_id = run.deployment or ""
-    if len(body) > max_request_bytes:
+    limit = settings.max_request_bytes
+    if len(body) > limit:
         raise PayloadTooLarge(
-            f"The request body has {len(body)} bytes; the limit is {max_request_bytes} "
-            "(MAX_REQUEST_BYTES)."
+            f"The request body has {len(body)} bytes; the limit is {limit} (MAX_REQUEST_BYTES)."
         )
     params = spec.request.parse(parse_json_object(body))
-    attributes = job_attributes(registry, external_id, spec)
+    attributes = job_attributes(registry, external_id, spec, settings.require_registered_jobs)
     run.deployment = called_deployment(attributes, external_id)
     return RunInputs(params, attributes, run.deployment)
 
 
 def job_attributes(
-    registry: JobRegistry, deployment: str, spec: JobSpec[Params, Attributes]
+    registry: JobRegistry,
+    deployment: str,
+    spec: JobSpec[Params, Attributes],
+    require_registered: bool = False,
 ) -> Attributes:
     """The run's job attributes from the registry, after checking the job type fits the
     deployment (InvalidInputModel otherwise). A batch job's definition is `{d}::batch`; when
-    there is none, the deployment's own definition still says what model it is."""
+    there is none, the deployment's own definition still says what model it is.
+
+    With `REQUIRE_REGISTERED_JOBS`, a job whose definition is absent or retired does not run."""
     suffix = c.BATCH_SUFFIX if spec.batch_suffix else ""
     definition = registry.find(deployment + suffix)
+    if require_registered and (definition is None or definition.retired):
+        raise JobNotRegistered(
+            f"The job {deployment + suffix!r} has no live definition in the job registry, and "
+            "this app runs registered jobs only (REQUIRE_REGISTERED_JOBS).",
+            hint="Run discovery (POST /api/discovery) after creating the deployment, or add the "
+            "definition to the JobDefinitions table.",
+        )
     if definition is None and spec.batch_suffix:
         check_job_type(registry.find(deployment), spec.job_type)
         return spec.attributes()

@@ -10,21 +10,23 @@ from shared.models.answers import SyncStatusAnswer
 from shared.models.requests import validate_deployment_name
 from shared.runs.batch import poll_batch
 from shared.runs.ids import BatchRun, parse_run_id
-from shared.web import Outcome, RequestOrigin
+from shared.runs.links import StatusLink
+from shared.web import Outcome
 from shared.wiring import Services
 
 
 def poll_run(
     run_id: str,
     deployment: str | None,
-    origin: RequestOrigin,
+    link: StatusLink,
+    origin: str,
     services: Callable[[], Services],
 ) -> Outcome:
-    """`deployment` is what our own statusQueryUrl carries, for the answer and the logs."""
+    """`deployment`, `expires` and `sig` are what our own statusQueryUrl carries."""
     run = parse_run_id(run_id)
     if isinstance(run, BatchRun):
         named = None if deployment is None else validate_deployment_name(deployment)
-        return poll_batch(run.batch_id, named, origin, services)
+        return poll_batch(run.batch_id, named, link, origin, services)
     answer = SyncStatusAnswer(run_id=run.run_id, status=run.outcome, deployment=run.deployment)
     if run.outcome == "Success":
         return Outcome(200, answer)

@@ -12,6 +12,7 @@ import azure.functions as func
 
 import function_app
 from local.simulator import RecordedRequest, Simulator
+from tests.helpers import sign_link
 
 Body = bytes | dict[str, Any] | None
 
@@ -75,7 +76,14 @@ def submit_batch(deployment: str, body: Body, **kwargs: Any) -> Reply:
     return run("batch_run", "batches", deployment, body, **kwargs)
 
 
-def status(run_id: str, **kwargs: Any) -> Reply:
+def status(run_id: str, *, sign: bool = True, **kwargs: Any) -> Reply:
+    """`GET /api/status/{run_id}`; a batch id is polled with a valid status link signature for
+    the `deployment` in `params` (as the app's own statusQueryUrl carries it) unless `sign` is
+    False or the params carry one."""
+    params = dict(kwargs.pop("params", None) or {})
+    if sign and run_id.startswith("batch_") and "sig" not in params:
+        params |= sign_link(run_id, params.get("deployment"))
+    kwargs["params"] = params
     return invoke(
         "run_status",
         "GET",

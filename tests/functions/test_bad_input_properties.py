@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from local.simulator import Simulator
 from tests import strategies as s
 from tests.functions.helpers import Reply, chat, embed, invoke, status, submit_batch
-from tests.helpers import IDENTITY_HEADER
+from tests.helpers import IDENTITY_HEADER, link_signature
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -125,20 +125,27 @@ def test_batch_any_body(sim, seeded, name, body):
 
 
 @pytest.fixture
-def known_batch(seeded: str) -> str:
+def known_batch(seeded: str) -> tuple[str, dict[str, str]]:
+    """A batch this app submitted, and its status link's signature (`expires`, `sig`)."""
     reply = submit_batch("gpt-4o", {"input_file_id": seeded})
     assert reply.status == 202, reply.body
-    return str(reply.body["run_id"])
+    return str(reply.body["run_id"]), link_signature(reply.body["statusQueryUrl"])
 
 
 @fast
 @given(run_id=s.run_ids(), deployment=s.query_values())
 def test_status_any_run_id_and_deployment(sim, known_batch, run_id, deployment):
+    """Any run id and deployment; the known batch is polled with its link's signature, which
+    holds only for the deployment it was signed with."""
     sim.clear()
-    run_id = known_batch if run_id == s.KNOWN_BATCH else run_id
     params = {} if deployment is None else {"deployment": deployment}
-    reply = status(run_id, params=params)
-    s.verify(s.expect_status(run_id, deployment), answer(reply), sim, None)
+    signed = False
+    if run_id == s.KNOWN_BATCH:
+        run_id, signature = known_batch
+        params |= signature
+        signed = deployment == "gpt-4o"
+    reply = status(run_id, sign=False, params=params)
+    s.verify(s.expect_status(run_id, deployment, signed), answer(reply), sim, None)
 
 
 # --- jobs_list, discovery_run, health -------------------------------------------------------

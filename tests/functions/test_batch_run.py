@@ -13,11 +13,12 @@ from local.simulator import Fault
 from tests.functions.helpers import (
     assert_failed,
     assert_no_call_to_azure,
+    chat,
     only_call,
     status,
     submit_batch,
 )
-from tests.helpers import seed_definition
+from tests.helpers import assert_status_link, link_params, seed_definition, sign_link
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -63,7 +64,7 @@ def test_submit_sends_the_exact_request_and_answers_202_running(sim, file_id):
     assert batch_id.startswith("batch_")
     assert body["status"] == "Running"
     assert body["batch_status"] == "validating"
-    assert body["statusQueryUrl"] == f"{ORIGIN}/api/status/{batch_id}?deployment=gpt-4o"
+    assert_status_link(body["statusQueryUrl"], ORIGIN, batch_id, "gpt-4o")
     assert body["input_file_id"] == file_id
     assert body["endpoint"] == "/chat/completions" and body["completion_window"] == "24h"
     assert body["request_counts_total"] is None
@@ -92,7 +93,7 @@ def test_the_batch_suffix_is_stripped_and_its_attributes_apply(sim, file_id, reg
         "completion_window": "24h",
     }
     batch_id = submitted(sim, reply)
-    assert reply.body["statusQueryUrl"] == f"{ORIGIN}/api/status/{batch_id}?deployment=gpt-4o"
+    assert_status_link(reply.body["statusQueryUrl"], ORIGIN, batch_id, "gpt-4o")
 
 
 def test_without_the_suffix_the_batch_definition_is_still_used(sim, file_id, registry_table):
@@ -139,43 +140,70 @@ def test_the_deployment_name_attribute_names_the_deployment(sim, file_id, regist
     reply = submit_batch("prod::batch", {"input_file_id": file_id})
     batch_id = submitted(sim, reply)
     assert reply.body["deployment"] == "gpt-4o-mini"
-    assert reply.body["statusQueryUrl"].endswith(f"/{batch_id}?deployment=gpt-4o-mini")
+    assert_status_link(reply.body["statusQueryUrl"], ORIGIN, batch_id, "gpt-4o-mini")
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "query"),
+    "kwargs",
     [
-        ({"params": {"code": "fn-key/+="}}, "deployment=gpt-4o&code=fn-key%2F%2B%3D"),
-        ({"headers": {"x-functions-key": "hdr-key"}}, "deployment=gpt-4o&code=hdr-key"),
-        ({}, "deployment=gpt-4o"),
+        {"params": {"code": "fn-key/+="}},
+        {"headers": {"x-functions-key": "master-key"}},
+        {},
     ],
 )
-def test_status_query_url_carries_the_callers_key(sim, file_id, kwargs, query):
+def test_the_status_link_is_signed_and_never_carries_the_callers_key(sim, file_id, kwargs):
     reply = submit_batch("gpt-4o", {"input_file_id": file_id}, **kwargs)
     batch_id = submitted(sim, reply)
-    assert reply.body["statusQueryUrl"] == f"{ORIGIN}/api/status/{batch_id}?{query}"
+    assert_status_link(reply.body["statusQueryUrl"], ORIGIN, batch_id, "gpt-4o")
+    assert "key" not in reply.body["statusQueryUrl"]
 
 
-def test_public_base_url_setting_replaces_the_origin(sim, file_id, app_settings):
-    app_settings.set("PUBLIC_BASE_URL", "https://gateway.example.com/aoai")
-    reply = submit_batch("gpt-4o", {"input_file_id": file_id}, params={"code": "k"})
+@pytest.mark.parametrize(
+    ("setting", "value", "origin"),
+    [
+        ("PUBLIC_BASE_URL", "https://gateway.example.com/aoai", "https://gateway.example.com/aoai"),
+        ("WEBSITE_HOSTNAME", "app.azurewebsites.net", "https://app.azurewebsites.net"),
+    ],
+)
+def test_the_link_origin_is_the_public_base_url_else_the_app_service_host(
+    sim, file_id, app_settings, setting, value, origin
+):
+    app_settings.set(setting, value)
+    reply = submit_batch("gpt-4o", {"input_file_id": file_id}, headers={"x-functions-key": "k"})
     batch_id = submitted(sim, reply)
-    assert reply.body["statusQueryUrl"] == (
-        f"https://gateway.example.com/aoai/api/status/{batch_id}?deployment=gpt-4o&code=k"
-    )
+    assert_status_link(reply.body["statusQueryUrl"], origin, batch_id, "gpt-4o")
 
 
-def test_behind_a_gateway_a_key_it_added_as_a_header_stays_out_of_the_url(
+def test_without_a_link_secret_a_batch_is_refused_before_azure_and_chat_still_runs(
     sim, file_id, app_settings
 ):
-    app_settings.set("PUBLIC_BASE_URL", "https://gateway.example.com")
-    reply = submit_batch(
-        "gpt-4o", {"input_file_id": file_id}, headers={"x-functions-key": "backend-key"}
-    )
-    batch_id = submitted(sim, reply)
-    assert reply.body["statusQueryUrl"] == (
-        f"https://gateway.example.com/api/status/{batch_id}?deployment=gpt-4o"
-    )
+    app_settings.unset("STATUS_LINK_SECRET")
+    sim.clear()
+    reply = submit_batch("gpt-4o", {"input_file_id": file_id})
+    assert_failed(reply, 500, "NotConfigured", run_id=None)
+    assert "STATUS_LINK_SECRET" in reply.body["error"]["message"]
+    assert sim.requests() == []
+    assert chat("gpt-4o", {"user_prompt": "hi"}).status == 200
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        lambda batch_id: {},
+        lambda batch_id: {"expires": "9999999999"},
+        lambda batch_id: {"expires": "9999999999", "sig": "forged"},
+        lambda batch_id: sign_link("batch_another", "gpt-4o"),
+        lambda batch_id: sign_link(batch_id, "gpt-4o-mini"),
+        lambda batch_id: sign_link(batch_id, "gpt-4o", expires=int(time.time()) - 1),
+        lambda batch_id: sign_link(batch_id, "gpt-4o", secret="another-secret-of-32-characters!"),
+    ],
+    ids=["none", "no-sig", "forged", "another-run", "another-deployment", "expired", "secret"],
+)
+def test_a_poll_without_this_apps_signature_is_401_with_no_call_to_azure(sim, batch_id, link):
+    sim.clear()
+    reply = status(batch_id, sign=False, params={"deployment": "gpt-4o"} | link(batch_id))
+    assert_failed(reply, 401, "InvalidStatusLink", run_id=batch_id)
+    assert sim.requests() == [] and sim.token_requests() == []
 
 
 def test_a_missing_input_file_is_400_with_no_call_to_azure(sim):
@@ -271,9 +299,7 @@ def test_running_states_are_202_with_a_status_query_url(sim, batch_id, state):
     assert reply.body["batch_status"] == state
     assert reply.body["run_id"] == batch_id
     assert reply.body["deployment"] == "gpt-4o"
-    assert reply.body["statusQueryUrl"] == (
-        f"{ORIGIN}/api/status/{batch_id}?deployment=gpt-4o&code=k"
-    )
+    assert_status_link(reply.body["statusQueryUrl"], ORIGIN, batch_id, "gpt-4o")
 
 
 def test_completed_is_200_success_with_the_outputs(sim, batch_id):
@@ -339,12 +365,12 @@ def test_the_whole_life_of_a_batch_on_the_simulators_clock(sim, file_id):
     seen = [(reply.status, reply.body["batch_status"])]
     batch_id = reply.body["run_id"]
     for _ in range(200):
-        answer = status(batch_id, params={"deployment": "gpt-4o", "code": "k"})
+        answer = status(batch_id, params=link_params(url))
         if (answer.status, answer.body["batch_status"]) != seen[-1]:
             seen.append((answer.status, answer.body["batch_status"]))
         if answer.status != 202:
             break
-        assert answer.body["statusQueryUrl"] == url
+        assert_status_link(answer.body["statusQueryUrl"], ORIGIN, batch_id, "gpt-4o")
         time.sleep(0.02)
     assert seen == [
         (202, "validating"),
@@ -395,7 +421,7 @@ def test_batch_logs_carry_ids_but_never_the_key(sim, file_id, caplog):
     reply = submit_batch("gpt-4o", {"input_file_id": file_id}, params={"code": "secret-key-77"})
     batch_id = reply.body["run_id"]
     sim.set_batch_status(batch_id, "failed")
-    failed = status(batch_id, params={"deployment": "gpt-4o", "code": "secret-key-77"})
+    failed = status(batch_id, params=link_params(reply.body["statusQueryUrl"]))
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "secret-key-77" not in text
     (submit_line,) = [m for m in text.splitlines() if "batch run succeeded" in m]

@@ -1,5 +1,5 @@
 """Discovery end to end: the simulator's ARM listing (real azure-identity ARM token) into the
-registry in Azurite, through `discovery_run`, `discovery_sync`, `jobs_list` and `health`."""
+registry in Azurite, through `discovery_run`, `discovery_sync`, `jobs_list` and `health_details`."""
 
 from __future__ import annotations
 
@@ -275,8 +275,11 @@ def test_a_failed_or_partial_listing_changes_nothing(
     else:
         assert "hint" not in error
     assert table_state(registry_table) == before
-    health = invoke("health", "GET", "health")
-    assert health.body["last_discovery"]["status"] == "Failed"
+    stored = invoke("health_details", "GET", "health/details").body["last_discovery"]
+    assert stored["status"] == "Failed"
+    # the stored outcome keeps the codes, the hint and Azure's ids, never Azure's message text
+    assert stored["error"] == {k: v for k, v in error.items() if k != "message"}
+    assert "message" in error
 
 
 def test_api_key_mode_makes_no_arm_call_and_says_why(sim, app_settings, registry_table):
@@ -298,13 +301,13 @@ def test_timer_and_http_trigger_do_the_same_work(registry_table, caplog):
     timer_function(MagicMock(past_due=True))
     assert "past due" in caplog.text
     by_timer = {k: v[1] for k, v in table_state(registry_table).items()}
-    health = invoke("health", "GET", "health").body["last_discovery"]
+    health = invoke("health_details", "GET", "health/details").body["last_discovery"]
     assert health["trigger"] == "timer" and health["created"] == 5
 
     by_http = discover()
     assert (by_http.body["created"], by_http.body["unchanged"]) == (0, 5)
     assert {k: v[1] for k, v in table_state(registry_table).items()} == by_timer
-    health = invoke("health", "GET", "health").body["last_discovery"]
+    health = invoke("health_details", "GET", "health/details").body["last_discovery"]
     assert health["trigger"] == "http" and health["unchanged"] == 5
     assert health == by_http.body
 

@@ -11,6 +11,7 @@ import azure.functions as func
 import pytest
 
 import function_app
+from local.azurite import connection_string, free_port
 from local.host import indexed_functions
 from tests.functions.helpers import assert_no_call_to_azure, invoke, status
 from tests.helpers import ROOT
@@ -54,8 +55,23 @@ def test_status_needs_no_settings():
     assert status("gpt-4o#sync#Success").status == 200
 
 
-def test_health_without_settings_says_what_is_missing():
+def test_health_says_only_ok_or_not_configured_from_the_settings_alone(app_env, app_settings):
+    assert invoke("health", "GET", "health").body == {"status": "ok"}
+    app_settings.unset("STATUS_LINK_SECRET")
+    assert invoke("health", "GET", "health").body == {"status": "not_configured"}
+    app_settings.set("AOAI_MAX_ATTEMPTS", "many")
+    assert invoke("health", "GET", "health").body == {"status": "not_configured"}
+
+
+def test_the_anonymous_health_check_reads_no_storage_and_calls_no_azure(app_env, app_settings):
+    # storage that would hang for its whole timeout: the check never asks it
+    app_settings.set("AzureWebJobsStorage", connection_string(free_port()))
     reply = invoke("health", "GET", "health")
+    assert (reply.status, reply.body) == (200, {"status": "ok"})
+
+
+def test_health_details_without_settings_says_what_is_missing():
+    reply = invoke("health_details", "GET", "health/details")
     assert reply.status == 200
     assert reply.body["status"] == "not_configured"
     assert reply.body["missing_settings"] == [
@@ -63,12 +79,13 @@ def test_health_without_settings_says_what_is_missing():
         "AzureWebJobsStorage",
         "AZURE_SUBSCRIPTION_ID",
         "AZURE_RESOURCE_GROUP",
+        "STATUS_LINK_SECRET",
     ]
 
 
-def test_health_with_invalid_settings_names_them(app_settings):
+def test_health_details_with_invalid_settings_names_them(app_settings):
     app_settings.set("AOAI_MAX_ATTEMPTS", "many")
-    reply = invoke("health", "GET", "health")
+    reply = invoke("health_details", "GET", "health/details")
     assert reply.body["status"] == "not_configured"
     assert reply.body["problem"]["code"] == "NotConfigured"
     assert "AOAI_MAX_ATTEMPTS" in reply.body["problem"]["message"]
@@ -77,12 +94,17 @@ def test_health_with_invalid_settings_names_them(app_settings):
 def test_health_reveals_no_secret(app_env, app_settings):
     app_settings.set("AZURE_OPENAI_AUTH", "api_key")
     app_settings.set("AZURE_OPENAI_API_KEY", "top-secret-key")
-    reply = invoke("health", "GET", "health")
+    reply = invoke("health_details", "GET", "health/details")
     assert reply.body["status"] == "ok"
     assert reply.body["account"] == "test-aoai"
     assert reply.body["auth"] == "api_key"
     text = str(reply.body)
-    for secret in ("top-secret-key", "AccountKey", app_env["IDENTITY_HEADER"]):
+    for secret in (
+        "top-secret-key",
+        "AccountKey",
+        app_env["IDENTITY_HEADER"],
+        app_env["STATUS_LINK_SECRET"],
+    ):
         assert secret not in text
 
 
@@ -101,10 +123,11 @@ def test_the_host_indexes_the_expected_functions_routes_and_auth_levels():
         "chat_run": ("chat/{deployment}", ["POST"], func.AuthLevel.FUNCTION),
         "embedding_run": ("embeddings/{deployment}", ["POST"], func.AuthLevel.FUNCTION),
         "batch_run": ("batches/{deployment}", ["POST"], func.AuthLevel.FUNCTION),
-        "run_status": ("status/{run_id}", ["GET"], func.AuthLevel.FUNCTION),
+        "run_status": ("status/{run_id}", ["GET"], func.AuthLevel.ANONYMOUS),
         "discovery_run": ("discovery", ["POST"], func.AuthLevel.ADMIN),
-        "jobs_list": ("jobs", ["GET"], func.AuthLevel.FUNCTION),
+        "jobs_list": ("jobs", ["GET"], func.AuthLevel.ADMIN),
         "health": ("health", ["GET"], func.AuthLevel.ANONYMOUS),
+        "health_details": ("health/details", ["GET"], func.AuthLevel.FUNCTION),
     }
     timer = json.loads(functions["discovery_sync"].get_function_json())["bindings"]
     assert timer == [
@@ -129,4 +152,4 @@ def test_importing_function_app_with_no_settings_at_all_succeeds():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "8"
+    assert result.stdout.strip() == "9"

@@ -25,3 +25,11 @@ def client() -> Iterator[requests.Session]:
     with requests.Session() as session:
         session.headers["x-functions-key"] = FUNCTION_KEY
         yield session
+
+
+@pytest.fixture
+def admin_client() -> Iterator[requests.Session]:
+    """An operator's caller, sending the host's master key (the admin functions need it)."""
+    with requests.Session() as session:
+        session.headers["x-functions-key"] = MASTER_KEY
+        yield session

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from local.host import LocalHost
 from local.simulator import Simulator
 from tests import strategies as s
-from tests.helpers import FUNCTION_KEY, IDENTITY_HEADER, MASTER_KEY, TIMEOUT, api
+from tests.helpers import FUNCTION_KEY, IDENTITY_HEADER, MASTER_KEY, TIMEOUT, api, link_signature
 
 pytestmark = pytest.mark.integration
 
@@ -261,26 +261,33 @@ def test_batch_status_link_over_http(host, client, sim, seeded, name, how, extra
 
 
 @pytest.fixture
-def known_batch(host: LocalHost, seeded: str) -> str:
+def known_batch(host: LocalHost, seeded: str) -> tuple[str, dict[str, str]]:
+    """A batch this app submitted, and its status link's signature (`expires`, `sig`)."""
     reply = api(host, "POST", "batches/gpt-4o", json={"input_file_id": seeded})
     assert reply.status_code == 202, reply.text
-    return str(reply.json()["run_id"])
+    return str(reply.json()["run_id"]), link_signature(reply.json()["statusQueryUrl"])
 
 
 @over_http
 @given(run_id=s.run_ids(), deployment=s.query_values(), how=hows)
 def test_status_over_http(host, client, sim, known_batch, run_id, deployment, how):
+    """Any run id and deployment, anonymously; the known batch with its link's signature."""
     sim.clear()
-    run_id = known_batch if run_id == s.KNOWN_BATCH else run_id
+    signature: dict[str, str] = {}
+    if run_id == s.KNOWN_BATCH:
+        run_id, signature = known_batch
     sent = in_path(run_id, how)
     target = f"/api/status/{sent.text}"
     named = None if deployment is None else in_query(deployment, how)
-    if named is not None:
-        target += f"?deployment={named.text}"
+    query_parts = [] if named is None else [f"deployment={named.text}"]
+    query_parts += [f"{name}={value}" for name, value in signature.items()]
+    if query_parts:
+        target += "?" + "&".join(query_parts)
     delivered = sent.delivered
     known = delivered is not None and (named is None or named.delivered is not None)
     query = None if named is None else named.delivered
-    expected = (lambda: s.expect_status(str(delivered), query)) if known else None
+    signed = bool(signature) and query == "gpt-4o"
+    expected = (lambda: s.expect_status(str(delivered), query, signed)) if known else None
     http_answer = send(how, client, host, "GET", target)
     may = how == "raw" or not routable(sent, target)
     judge(http_answer, expected, sim, None, host_may_answer=may)
@@ -299,7 +306,9 @@ def discovered(host: LocalHost, sim: Simulator) -> None:
 
 @over_http
 @given(job_type=s.job_types(), include_retired=s.flags(), how=hows, marker=s.markers)
-def test_jobs_over_http(host, client, sim, discovered, job_type, include_retired, how, marker):
+def test_jobs_over_http(
+    host, admin_client, sim, discovered, job_type, include_retired, how, marker
+):
     sim.clear()
     if job_type is not None and job_type not in s.JOB_TYPES:
         job_type += marker
@@ -312,7 +321,7 @@ def test_jobs_over_http(host, client, sim, discovered, job_type, include_retired
     def expected() -> s.Expected:
         return s.expect_jobs(delivered.get("job_type"), delivered.get("include_retired"))
 
-    http_answer = send(how, client, host, "GET", target)
+    http_answer = send(how, admin_client, host, "GET", target, key=MASTER_KEY)
     judge(http_answer, expected if known else None, sim, marker, host_may_answer=too_long(target))
 
 

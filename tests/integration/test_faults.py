@@ -19,7 +19,7 @@ from azure.data.tables import TableClient
 
 from local.host import LocalHost
 from local.simulator import Fault, RecordedRequest, Simulator
-from tests.helpers import MASTER_KEY, api, entities
+from tests.helpers import MASTER_KEY, api, entities, sign_link
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +77,8 @@ def _submitted_batch(host: LocalHost, sim: Simulator) -> None:
 
 def _poll(host: LocalHost, sim: Simulator) -> requests.Response:
     (batch,) = sim.batches()
-    return api(host, "GET", f"status/{batch['id']}")
+    signature = sign_link(batch["id"], None)
+    return api(host, "GET", f"status/{batch['id']}", key=None, params=signature)
 
 
 OPERATIONS = [

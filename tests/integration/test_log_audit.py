@@ -28,7 +28,15 @@ from local.azurite import Azurite
 from local.host import LocalHost
 from local.simulator import Fault, Simulator
 from tests.conftest import AppSettings
-from tests.helpers import FUNCTION_KEY, IDENTITY_HEADER, MASTER_KEY, api
+from tests.helpers import (
+    FUNCTION_KEY,
+    IDENTITY_HEADER,
+    MASTER_KEY,
+    STATUS_LINK_SECRET,
+    api,
+    link_params,
+    sign_link,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +74,7 @@ def test_no_secret_or_content_in_any_log_record_and_failures_carry_their_ids(
     caplog.set_level(logging.DEBUG)
     answers: list[dict[str, Any]] = []
 
-    def run(method: str, path: str, key: str = FUNCTION_KEY, **kw: Any) -> dict[str, Any]:
+    def run(method: str, path: str, key: str | None = FUNCTION_KEY, **kw: Any) -> dict[str, Any]:
         reply = api(host, method, path, key=key, **kw)
         body: dict[str, Any] = reply.json()
         answers.append(body)
@@ -78,8 +86,9 @@ def test_no_secret_or_content_in_any_log_record_and_failures_carry_their_ids(
     sim.add_fault(Fault(method="GET", path=r"/deployments$", status=403))
     refused = run("POST", "discovery", MASTER_KEY)["error"]
     assert refused["code"] == "UpstreamAuthFailed" and refused["request_id"]
-    run("GET", "jobs")
-    run("GET", "health")
+    run("GET", "jobs", MASTER_KEY)
+    run("GET", "health", None)
+    run("GET", "health/details")
 
     # chat: success, content filter, throttled, failing, dropped, cut, bad input, unknown
     chat = {"user_prompt": PROMPT, "system_prompt": SYSTEM}
@@ -114,8 +123,9 @@ def test_no_secret_or_content_in_any_log_record_and_failures_carry_their_ids(
     batch_id = submitted["run_id"]
     for state in ("in_progress", "completed", "failed", "expired"):
         sim.set_batch_status(batch_id, state)
-        run("GET", f"status/{batch_id}?deployment=gpt-4o", params={"code": FUNCTION_KEY})
-    run("GET", "status/batch_unknown")
+        run("GET", f"status/{batch_id}", None, params=link_params(submitted["statusQueryUrl"]))
+    run("GET", "status/batch_unknown", None, params=sign_link("batch_unknown", None))
+    run("GET", f"status/{batch_id}", None, params={"deployment": "gpt-4o", "sig": "forged"})
     run("POST", "batches/gpt-4o", json={"input_file_id": "file-unknown"})
     run("POST", "batches/gpt-4o", json={})
     run("GET", "status/gpt-4o%23sync%23Failed")
@@ -141,6 +151,8 @@ def test_no_secret_or_content_in_any_log_record_and_failures_carry_their_ids(
         "api key": sim.api_key,
         "wrong api key": "audit-wrong-api-key-1a2b",
         "identity header": IDENTITY_HEADER,
+        "status link secret": STATUS_LINK_SECRET,
+        "status link signature": link_params(submitted["statusQueryUrl"])["sig"],
         "storage account key": STORAGE_KEY,
         "SAS signature": _sas_signature(sas_storage),
         "SAS": sas_storage,
@@ -164,7 +176,7 @@ def test_no_secret_or_content_in_any_log_record_and_failures_carry_their_ids(
         and a["error"]["code"] not in {"InvalidDeploymentName", "RunFailed"}
     )
     assert logged == expected
-    assert len(logged) == 16
+    assert len(logged) == 17  # the forged status link is a failed poll too
     assert all(m[2] != "None" for m in failures if m and m[1] != "batch_unknown")
     (discovery_failure,) = [line for line in lines if line.startswith("discovery Failed")]
     assert f"request_id={refused['request_id']}" in discovery_failure

@@ -543,6 +543,7 @@ def test_serves_every_route_the_app_declares() -> None:
         "discovery",
         "jobs",
         "health",
+        "health/details",
     }
 
 

@@ -9,6 +9,8 @@ def test_every_error_class_has_a_documented_status():
         "InvalidRequest": 400,
         "InvalidDeploymentName": 400,
         "InvalidRunId": 400,
+        "InvalidStatusLink": 401,
+        "JobNotRegistered": 404,
         "PayloadTooLarge": 413,
         "InvalidInputModel": 422,
         "RunFailed": 422,

@@ -60,15 +60,55 @@ def test_invalid_settings_are_named_without_their_value(name, value):
     assert "s3cret-key" not in str(caught.value.error_object())
 
 
-PLATFORM_SETTINGS = {"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET"}
+# Read from the platform, never set by users: the managed identity's endpoint, and the host name
+# App Service gives the app (the status link's origin).
+PLATFORM_SETTINGS = {
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "WEBSITE_HOSTNAME",
+}
 
 
 def test_every_setting_is_in_the_sample_and_the_readme():
+    """Every setting a user sets is in the sample with a note and in a table row of the README's
+    "Settings at a glance"; docs/settings.md's table also names the identity-based storage URI
+    and WEBSITE_HOSTNAME, which the app reads from the platform."""
     root = Path(__file__).resolve().parents[2]
     sample = json.loads((root / "local.settings.sample.json").read_text())
-    readme = (root / "README.md").read_text()
     ours = set(SETTING_NAMES) - PLATFORM_SETTINGS - {"AzureWebJobsStorage__tableServiceUri"}
     assert ours - set(sample["Values"]) == set()
     assert set(sample["Values"]) - {"FUNCTIONS_WORKER_RUNTIME"} <= set(sample["Notes"])
-    rows = [line for line in readme.splitlines() if line.startswith("| `")]
-    assert [name for name in sorted(ours) if not any(f"`{name}`" in row for row in rows)] == []
+    documented = {
+        "README.md": ours,
+        "docs/settings.md": ours | {"AzureWebJobsStorage__tableServiceUri", "WEBSITE_HOSTNAME"},
+    }
+    for doc, names in documented.items():
+        text = (root / doc).read_text(encoding="utf-8")
+        rows = [line for line in text.splitlines() if line.startswith("| `")]
+        missing = [name for name in sorted(names) if not any(f"`{name}`" in row for row in rows)]
+        assert missing == [], f"{doc} has no table row naming {missing}"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "AZURE_OPENAI_ENDPOINT",
+        "AZURE_RESOURCE_MANAGER_ENDPOINT",
+        "PUBLIC_BASE_URL",
+        "AzureWebJobsStorage__tableServiceUri",
+    ],
+)
+def test_endpoints_that_get_tokens_must_be_https_except_on_loopback(name):
+    with pytest.raises(errors.NotConfigured, match=name):
+        load_settings({name: "http://aoai.example.com"})
+    for loopback in ("http://127.0.0.1:7072", "http://localhost:7072", "http://[::1]:7072"):
+        assert load_settings({name: loopback}) is not None
+    assert load_settings({name: "https://aoai.example.com"}) is not None
+
+
+def test_a_status_link_secret_must_be_long():
+    with pytest.raises(errors.NotConfigured, match="STATUS_LINK_SECRET"):
+        load_settings({"STATUS_LINK_SECRET": "short"})
+    assert load_settings({"STATUS_LINK_SECRET": "x" * 32}).link_secrets() == ("x" * 32,)

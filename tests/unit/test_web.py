@@ -2,29 +2,35 @@
 
 import json
 import logging
+import math
 
+import azure.functions as func
 import pytest
 
 from shared.errors import RateLimited
-from shared.web import Outcome, RequestOrigin, handle
+from shared.models.answers import Answer
+from shared.web import Outcome, handle, request_origin
 
 
 @pytest.mark.parametrize(
-    ("params", "headers", "key", "in_header"),
+    ("url", "origin"),
     [
-        ({"code": "k1"}, {}, "k1", False),
-        ({}, {"x-functions-key": "k2"}, "k2", True),
-        ({}, {"X-Functions-Key": "k3"}, "k3", True),
-        ({"code": "k1"}, {"x-functions-key": "k2"}, "k2", True),
-        ({}, {}, None, False),
-        ({"code": ""}, {}, None, False),
+        ("http://127.0.0.1:7071/api/batches/gpt-4o?code=k", "http://127.0.0.1:7071"),
+        ("https://app.azurewebsites.net/api/batches/d", "https://app.azurewebsites.net"),
     ],
 )
-def test_caller_key_from_header_or_query(params, headers, key, in_header):
-    caller = RequestOrigin.from_request(
-        "http://127.0.0.1:7071/api/batches/gpt-4o?x=1", params, headers
-    )
-    assert caller == RequestOrigin("http://127.0.0.1:7071", key, key_in_header=in_header)
+def test_the_request_origin_is_scheme_and_host_and_never_the_key(url, origin):
+    request = func.HttpRequest("POST", url, headers={"x-functions-key": "k"}, body=b"")
+    assert request_origin(request) == origin
+
+
+def test_a_value_that_is_not_json_is_a_500_never_invalid_json():
+    class NotANumber(Answer):
+        value: float
+
+    response = handle("chat_run", lambda: Outcome(200, NotANumber(value=math.nan)))
+    assert response.status_code == 500
+    assert json.loads(response.get_body())["error"]["code"] == "InternalError"
 
 
 def test_an_unexpected_exception_is_500_internal_error_without_details(caplog):

@@ -23,6 +23,8 @@ ERROR_CLASSES = _concrete(errors.AppError)
 def _raise(cls: type[errors.AppError]) -> errors.AppError:
     if issubclass(cls, errors.BatchEnded):
         return cls("ended", [{"code": "x", "message": "y"}])
+    if cls is errors.JobNotRegistered:
+        return cls("not registered", hint="run discovery")
     if issubclass(cls, errors.UpstreamError):
         return cls("azure said no", upstream_status=400, request_id="req-1", upstream_code="e")
     return cls("bad", details=[{"field": "f", "problem": "p"}])

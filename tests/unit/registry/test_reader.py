@@ -123,10 +123,30 @@ def test_unknown_definition_with_storage_down_is_registry_unavailable(table):
 
 
 def test_cache_is_bounded(table):
-    registry = JobRegistry(table, "acct", max_entries=2, clock=Clock())
+    registry = JobRegistry(table, "acct", max_absent=2, clock=Clock())
     for name in ("a", "b", "c", "a"):
         registry.find(name)
     assert table.reads == 4  # "a" was evicted by "c"
+
+
+def test_the_cache_evicts_the_least_recently_used():
+    table: Any = FakeTable({("acct", n): {"RowKey": n} for n in ("a", "b", "c")})
+    registry = JobRegistry(table, "acct", max_entries=2, clock=Clock())
+    for name in ("a", "b", "a", "c", "a"):
+        registry.find(name)
+    assert table.reads == 3  # "a" was used again before "c" came: "b" left, not "a"
+
+
+def test_unknown_names_never_evict_a_job_and_its_stale_copy_outlives_an_outage(table):
+    clock = Clock()
+    registry = JobRegistry(table, "acct", ttl_s=60, clock=clock)
+    assert registry.find("gpt-4o") is not None
+    for i in range(1100):
+        assert registry.find(f"junk-{i}") is None
+    clock.now += 3600
+    table.down = True
+    definition = registry.find("gpt-4o")
+    assert definition is not None and definition.job_type == "Azure OpenAI Chat Completion"
 
 
 def test_no_storage_setting_is_not_configured():
