@@ -42,6 +42,7 @@ from local.simulator.batch_store import (
 from local.simulator.batches import BATCH_ENDPOINTS
 from local.simulator.chat import COMPLETION_FILTER_MARKER, PROMPT_FILTER_MARKER
 from local.simulator.cli import DEFAULT_CLI_PORT, DEPLOYMENTS_FILE_ENV, main
+from local.simulator.families import FAMILIES, Family, family_for
 from local.simulator.identity import (
     COGNITIVE_SERVICES_AUDIENCE,
     DEFAULT_IDENTITY_HEADER,
@@ -50,6 +51,7 @@ from local.simulator.identity import (
 )
 from local.simulator.models import (
     DEFAULT_DEPLOYMENTS,
+    REASONING_DEPLOYMENTS,
     Deployment,
     Fault,
     FaultBody,
@@ -81,19 +83,23 @@ __all__ = [
     "DEFAULT_RESOURCE_GROUP",
     "DEFAULT_SUBSCRIPTION_ID",
     "DEPLOYMENTS_FILE_ENV",
+    "FAMILIES",
     "IDENTITY_API_VERSION",
     "PROMPT_FILTER_MARKER",
+    "REASONING_DEPLOYMENTS",
     "REQUEST_LOG_MAX",
     "TOKEN_PATH",
     "BatchFormat",
     "BatchOutcome",
     "BatchStatus",
     "Deployment",
+    "Family",
     "Fault",
     "FaultBody",
     "RecordedRequest",
     "Simulator",
     "deployment_from_dict",
+    "family_for",
     "fault_from_dict",
     "load_deployments",
     "main",

@@ -4,6 +4,10 @@
     GET /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.CognitiveServices/
         accounts/{account}/deployments?api-version=2023-05-01[&$skipToken=...]
 
+Each entry's ``properties.capabilities`` are its model family's (families.py: chatCompletion,
+responses, assistants, maxContextToken, maxOutputToken; embeddings and embeddingsMaxInputs;
+imageGenerations; audio), or the deployment's own ``capabilities``.
+
 It needs a Bearer token this simulator issued for https://management.azure.com or
 https://management.core.windows.net (or for the simulator's own URL, which is what the app asks
 for when ARM's endpoint is pointed at it). ARM matches path segments and query parameter names
@@ -145,10 +149,12 @@ class Arm:
         properties: dict[str, Any] = {"model": model}
         if deployment.legacy_scale_settings:
             properties["scaleSettings"] = {"scaleType": "Manual", "capacity": deployment.capacity}
-        capability = "embeddings" if deployment.is_embedding else "chatCompletion"
+        capabilities = deployment.capabilities
         properties |= {
             "versionUpgradeOption": "OnceNewDefaultVersionAvailable",
-            "capabilities": {capability: "true"},
+            "capabilities": dict(
+                deployment.family.capabilities() if capabilities is None else capabilities
+            ),
             "raiPolicyName": "Microsoft.DefaultV2",
             "provisioningState": deployment.provisioning_state,
         }

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from types import NoneType
 from typing import Any, cast
 
+from local.simulator.families import Family, family_for
 from local.simulator.responses import JSON_TYPE
 
 DATED_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -34,6 +35,7 @@ DEPLOYMENT_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "capacity": (int,),
     "dimensions": (int, NoneType),
     **dict.fromkeys(("legacy_scale_settings", "omit_version"), (bool,)),
+    "capabilities": (dict, NoneType),
 }
 FAULT_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(("method", "path", "content_type"), (str, NoneType)),
@@ -63,10 +65,12 @@ def _check_fields(obj: object, expected: dict[str, tuple[type, ...]]) -> None:
 class Deployment:
     """A model deployment the simulated account serves.
 
-    The last three fields only shape its ARM listing entry, so that readers of ARM can be
-    tested against the variants Azure returns; ``model=""`` lists it without a model name.
-    ``dimensions`` is filled in from the model (``MODEL_DIMENSIONS``; 1,536 for a model not in
-    it); a model in the table keeps its own, so a different number is refused.
+    The last four fields only shape its ARM listing entry, so that readers of ARM can be
+    tested against the variants Azure returns; ``model=""`` lists it without a model name, and
+    ``capabilities`` replaces the family's ``properties.capabilities`` (what the data plane
+    accepts still follows the family). ``dimensions`` is filled in from the model
+    (``MODEL_DIMENSIONS``; 1,536 for a model not in it); a model in the table keeps its own, so
+    a different number is refused.
     """
 
     name: str  # deployment name (what the data plane addresses)
@@ -78,9 +82,13 @@ class Deployment:
     legacy_scale_settings: bool = False  # ARM: no sku, properties.scaleSettings instead
     omit_version: bool = False  # ARM: no properties.model.version
     provisioning_state: str = "Succeeded"  # ARM: properties.provisioningState
+    # ARM: properties.capabilities instead of the family's; string values, like ARM's
+    capabilities: dict[str, str] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         _check_fields(self, DEPLOYMENT_FIELD_TYPES)
+        for key, value in (self.capabilities or {}).items():
+            check_type(f"capability {key!r}", value, str)
         if not self.name:
             raise ValueError("name must not be empty")
         own = MODEL_DIMENSIONS.get(self.model.lower())
@@ -94,8 +102,13 @@ class Deployment:
             raise ValueError("capacity must be >= 0 and dimensions >= 1")
 
     @property
+    def family(self) -> Family:
+        """What the model accepts (local/simulator/families.py)."""
+        return family_for(self.model)
+
+    @property
     def is_embedding(self) -> bool:
-        return "embedding" in self.model.lower()
+        return self.family.kind == "embedding"
 
     @property
     def vector_length(self) -> int:
@@ -118,6 +131,12 @@ DEFAULT_DEPLOYMENTS: tuple[Deployment, ...] = (
     Deployment("gpt-4o", "gpt-4o", "2024-08-06", "GlobalStandard", 50),
     Deployment("gpt-4o-mini", "gpt-4o-mini", "2024-07-18", "Standard", 30),
     Deployment("text-embedding-3-small", "text-embedding-3-small", "1", "Standard", 120),
+)
+# What `make run` serves besides DEFAULT_DEPLOYMENTS: a reasoning model that takes Chat
+# Completions and Responses, and one that takes only Responses.
+REASONING_DEPLOYMENTS: tuple[Deployment, ...] = (
+    Deployment("gpt-5-mini", "gpt-5-mini", "2025-08-07", "GlobalStandard", 100),
+    Deployment("gpt-5-codex", "gpt-5-codex", "2025-09-15", "GlobalStandard", 50),
 )
 
 

@@ -23,6 +23,8 @@ ALLOWED_AUDIENCES = (
     "'https://management.azure.com/','https://management.azure.com'"
 )
 
+EMBEDDING_CAPABILITIES = {"embeddings": "true", "embeddingsMaxInputs": "2048"}
+
 API_VERSION = "2024-10-21"
 CHAT_PATH = "/openai/deployments/{}/chat/completions"
 EMBEDDINGS_PATH = "/openai/deployments/{}/embeddings"
@@ -434,12 +436,18 @@ def test_arm_listing_follows_next_link_with_managed_identity(
         "properties": {
             "model": {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06"},
             "versionUpgradeOption": "OnceNewDefaultVersionAvailable",
-            "capabilities": {"chatCompletion": "true"},
+            "capabilities": {
+                "chatCompletion": "true",
+                "responses": "true",
+                "assistants": "true",
+                "maxContextToken": "128000",
+                "maxOutputToken": "16384",
+            },
             "raiPolicyName": "Microsoft.DefaultV2",
             "provisioningState": "Succeeded",
         },
     }
-    assert embedding["properties"]["capabilities"] == {"embeddings": "true"}
+    assert embedding["properties"]["capabilities"] == EMBEDDING_CAPABILITIES
     assert embedding["sku"] == {"name": "Standard", "capacity": 120}
 
     assert len(sim.arm_requests()) == 3
@@ -584,7 +592,7 @@ def test_arm_listing_variants_set_over_control_api(
     assert no_version["properties"]["model"] == {"format": "OpenAI", "name": "gpt-4o"}
     assert no_model["properties"]["model"] == {"format": "OpenAI", "version": "1"}
     assert no_model["properties"]["provisioningState"] == "Creating"
-    assert ada["properties"]["capabilities"] == {"embeddings": "true"}
+    assert ada["properties"]["capabilities"] == EMBEDDING_CAPABILITIES
     assert ada["id"].endswith("/accounts/local-aoai/deployments/ada")
     assert len({d["etag"] for d in (legacy, no_version, no_model, ada)}) == 4
 
