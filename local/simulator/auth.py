@@ -1,5 +1,7 @@
 """The data plane's gate, run before every Azure OpenAI route (chat, embeddings, files,
-batches): an api-version, then an api-key or a Bearer token for Cognitive Services."""
+batches, responses): an api-version (except on the v1 paths), then an api-key or a Bearer token
+for Cognitive Services. On the v1 paths the api-key may also come as a Bearer token, which is
+how the openai SDK's ``OpenAI(base_url=".../openai/v1/", api_key=...)`` sends it."""
 
 from __future__ import annotations
 
@@ -21,13 +23,14 @@ KEY_REJECTED = (
 
 
 class DataPlaneGuard:
-    def __init__(self, state: State, identity: Identity) -> None:
+    def __init__(self, state: State, identity: Identity, *, v1: bool = False) -> None:
         self._state = state
         self._identity = identity
+        self._v1 = v1
 
     def __call__(self, request: RecordedRequest) -> None:
         # Without api-version the gateway cannot route the call, so it answers 404 before auth.
-        if not request.query.get("api-version"):
+        if not self._v1 and not request.query.get("api-version"):
             raise Reject(resource_not_found())
         self._authorize(request)
 
@@ -41,6 +44,8 @@ class DataPlaneGuard:
             return
         scheme, _, token = authorization.partition(" ")
         is_bearer = scheme.lower() == "bearer"
+        if self._v1 and is_bearer and token.strip() == self._state.api_key:
+            return
         audience = self._identity.audience(token.strip())
         if not is_bearer or audience != COGNITIVE_SERVICES_AUDIENCE:
             raise Reject(json_response(401, {"statusCode": 401, "message": BEARER_REJECTED}))

@@ -1,10 +1,13 @@
 """Chat completions, with a simulated content filter.
 
     POST /openai/deployments/{deployment}/chat/completions?api-version=...
+    POST /openai/v1/chat/completions   (no api-version; the deployment is the body's `model`)
 
 The reply never echoes the prompt: it says which deployment answered and how many words the last
 user message had. A message containing ``[[filter-prompt]]`` is rejected by the content filter
-(HTTP 400); one containing ``[[filter-completion]]`` yields an empty, filtered completion.
+(HTTP 400); one containing ``[[filter-completion]]`` yields an empty, filtered completion. What a
+model refuses follows its family (reasoning.py); a reasoning model spends reasoning tokens before
+the visible ones, both within ``max_completion_tokens``.
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ from typing import Any
 from local.simulator.errors import Reject, invalid_request
 from local.simulator.inference import (
     OPENAI_DEPLOYMENT_PATH,
+    V1_PATH,
     count_words,
     deployment_for,
     json_body,
     json_type,
     numeric_param,
+    reply_words,
     success,
 )
 from local.simulator.models import Deployment, RecordedRequest
+from local.simulator.reasoning import check_api_version, check_chat, reasoning_tokens, spend
 from local.simulator.responses import Response, json_response
 from local.simulator.routing import Guard, Route, route
 from local.simulator.state import State
@@ -42,38 +48,52 @@ PROMPT_FILTERED = (
 
 
 class Chat:
-    def __init__(self, state: State, guard: Guard) -> None:
+    def __init__(self, state: State, guard: Guard, v1_guard: Guard) -> None:
         self._state = state
         self._guard = guard
+        self._v1_guard = v1_guard
 
     def routes(self) -> tuple[Route, ...]:
         path = OPENAI_DEPLOYMENT_PATH + r"/chat/completions"
-        return (route("POST", path, self.create, self._guard),)
+        return (
+            route("POST", path, self.create, self._guard),
+            route("POST", V1_PATH + r"/chat/completions", self.create_v1, self._v1_guard),
+        )
 
     def create(self, request: RecordedRequest, params: dict[str, str]) -> Response:
-        deployment = deployment_for(
-            self._state, params["deployment"], operation="chatCompletion", embedding=False
-        )
+        """The classic path (also what a batch line runs, with its batch's api-version)."""
+        deployment = deployment_for(self._state, params["deployment"], operation="chatCompletion")
+        api_version = request.query.get("api-version")
+        check_api_version(deployment, api_version)
+        return _answer(deployment, json_body(request), api_version)
+
+    def create_v1(self, request: RecordedRequest, params: dict[str, str]) -> Response:
         payload = json_body(request)
-        messages = _validated_messages(payload)
-        limit = _completion_limit(payload)
-        texts = [_content_text(message.get("content")) for message in messages]
-        if any(PROMPT_FILTER_MARKER in text for text in texts):
-            raise Reject(_prompt_filtered())
-        prompt_tokens = sum(count_words(text) + TOKENS_PER_MESSAGE for text in texts)
-        if any(COMPLETION_FILTER_MARKER in text for text in texts):
-            words: list[str] = []
-            finish_reason = "content_filter"
-        else:
-            user_texts = [t for m, t in zip(messages, texts, strict=True) if m["role"] == "user"]
-            last_user_words = count_words(user_texts[-1]) if user_texts else 0
-            reply = f"Simulated reply from {deployment.name}: the last user message had "
-            plural = "" if last_user_words == 1 else "s"
-            words = (reply + f"{last_user_words} word{plural}.").split()
-            finish_reason = "length" if limit is not None and limit < len(words) else "stop"
-            words = words[:limit]
-        body = _chat_body(deployment, " ".join(words), finish_reason, prompt_tokens, len(words))
-        return success(deployment, body, prompt_tokens + len(words))
+        deployment = deployment_for(self._state, payload.get("model"), operation="chatCompletion")
+        return _answer(deployment, payload, None)
+
+
+def _answer(deployment: Deployment, payload: dict[str, Any], api_version: str | None) -> Response:
+    messages = _validated_messages(payload)
+    limit = _completion_limit(payload)
+    effort = check_chat(deployment, payload, api_version)
+    texts = [_content_text(message.get("content")) for message in messages]
+    if any(PROMPT_FILTER_MARKER in text for text in texts):
+        raise Reject(prompt_filtered())
+    prompt_tokens = sum(count_words(text) + TOKENS_PER_MESSAGE for text in texts)
+    thinking = reasoning_tokens(effort, prompt_tokens) if deployment.family.reasoning else 0
+    if any(COMPLETION_FILTER_MARKER in text for text in texts):
+        reasoning, words, _ = spend(limit, thinking, [])
+        finish_reason = "content_filter"
+    else:
+        user_texts = [t for m, t in zip(messages, texts, strict=True) if m["role"] == "user"]
+        reasoning, words, cut = spend(
+            limit, thinking, reply_words(deployment, user_texts[-1] if user_texts else None)
+        )
+        finish_reason = "length" if cut else "stop"
+    usage = _usage(prompt_tokens, reasoning, len(words))
+    body = _chat_body(deployment, " ".join(words), finish_reason, usage)
+    return success(deployment, body, usage["total_tokens"])
 
 
 def _validated_messages(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -132,7 +152,8 @@ def _safe_filter_results(*detected: str) -> dict[str, Any]:
     return results
 
 
-def _prompt_filtered() -> Response:
+def prompt_filtered() -> Response:
+    """Azure's 400 for a prompt the content filter rejects."""
     results = _safe_filter_results("jailbreak")
     results["hate"] = {"filtered": True, "severity": "high"}
     error = {
@@ -146,12 +167,19 @@ def _prompt_filtered() -> Response:
     return json_response(400, {"error": error})
 
 
+def _usage(prompt_tokens: int, reasoning: int, visible: int) -> dict[str, Any]:
+    completion_tokens = reasoning + visible
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": reasoning},
+    }
+
+
 def _chat_body(
-    deployment: Deployment,
-    content: str,
-    finish_reason: str,
-    prompt_tokens: int,
-    completion_tokens: int,
+    deployment: Deployment, content: str, finish_reason: str, usage: dict[str, Any]
 ) -> dict[str, Any]:
     choice_filter = _safe_filter_results("protected_material_code", "protected_material_text")
     if finish_reason == "content_filter":
@@ -174,11 +202,5 @@ def _chat_body(
                 "content_filter_results": choice_filter,
             }
         ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-            "prompt_tokens_details": {"cached_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0},
-        },
+        "usage": usage,
     }

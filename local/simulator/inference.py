@@ -1,16 +1,19 @@
-"""What the chat and embeddings routes share: the deployment lookup, the JSON body, parameter
-checks worded like the OpenAI API, and the 200 with the deployment's rate-limit headers."""
+"""What the chat, embeddings and responses routes share: the deployment lookup (from the path,
+or on the v1 paths from the body's ``model``), the JSON body, parameter checks worded like the
+OpenAI API, the simulated reply, and the 200 with the deployment's rate-limit headers."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from local.simulator.errors import Reject, azure_error, invalid_request
+from local.simulator.families import Operation
 from local.simulator.models import Deployment, RecordedRequest
 from local.simulator.responses import Response, json_response
 from local.simulator.state import State
 
 OPENAI_DEPLOYMENT_PATH = r"/openai/deployments/(?P<deployment>[^/]+)"
+V1_PATH = r"/openai/v1"  # no api-version; the deployment is the body's `model`
 # Azure quota: one unit of deployment capacity is 1,000 tokens and 6 requests per minute.
 TOKENS_PER_CAPACITY_UNIT = 1000
 REQUESTS_PER_CAPACITY_UNIT = 6
@@ -31,13 +34,14 @@ INVALID_JSON = (
 )
 
 
-def deployment_for(state: State, name: str, *, operation: str, embedding: bool) -> Deployment:
-    """The deployment a request names; Reject when there is none or its model cannot do the
-    operation."""
-    deployment = state.find_deployment(name)
+def deployment_for(state: State, name: object, *, operation: Operation) -> Deployment:
+    """The deployment a request names (a path segment, or a v1 body's ``model``: anything but a
+    deployment's name is not found); Reject when there is none or its model's family cannot do
+    the operation."""
+    deployment = state.find_deployment(name) if isinstance(name, str) else None
     if deployment is None:
         raise Reject(azure_error(404, "DeploymentNotFound", DEPLOYMENT_NOT_FOUND))
-    if deployment.is_embedding != embedding:
+    if not deployment.family.supports(operation):
         message = OPERATION_NOT_SUPPORTED.format(operation=operation, model=deployment.model)
         raise Reject(azure_error(400, "OperationNotSupported", message))
     return deployment
@@ -82,6 +86,15 @@ def numeric_param(
 
 def count_words(text: str) -> int:
     return len(text.split())
+
+
+def reply_words(deployment: Deployment, last_user_text: str | None) -> list[str]:
+    """The simulated answer, word by word: which deployment answered and how many words the
+    last user message had (it never echoes the prompt)."""
+    count = count_words(last_user_text or "")
+    plural = "" if count == 1 else "s"
+    reply = f"Simulated reply from {deployment.name}: the last user message had "
+    return (reply + f"{count} word{plural}.").split()
 
 
 def success(deployment: Deployment, payload: dict[str, Any], tokens: int) -> Response:
