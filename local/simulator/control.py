@@ -5,6 +5,8 @@ Routes:
     GET|PUT    /_sim/deployments   PUT /_sim/latency
     GET        /_sim/batches   PUT /_sim/batches/{batch_id} {"status": ...}
     GET|PUT    /_sim/batch-settings {"step_s": ..., "outcome": ..., "format": ...}
+    GET        /_sim/responses   POST /_sim/responses/{response_id}/status {"status": ...}
+    GET|PUT    /_sim/response-settings {"step_s": ...}
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from local.simulator.batches import BATCH_NOT_FOUND
 from local.simulator.errors import Reject, azure_error, not_found
 from local.simulator.faults import fault_to_json
 from local.simulator.models import RecordedRequest, deployment_from_dict, fault_from_dict
+from local.simulator.response_store import ResponseStore, response_not_found
 from local.simulator.responses import Response, json_response
 from local.simulator.routing import Route, route
 from local.simulator.state import State
@@ -38,9 +41,10 @@ def is_control_path(path: str) -> bool:
 
 
 class Control:
-    def __init__(self, state: State, batches: BatchStore) -> None:
+    def __init__(self, state: State, batches: BatchStore, responses: ResponseStore) -> None:
         self._state = state
         self._batches = batches
+        self._responses = responses
 
     def routes(self) -> tuple[Route, ...]:
         return (
@@ -57,6 +61,10 @@ class Control:
             route("PUT", r"/_sim/batches/(?P<batch_id>[^/]+)", self._put_batch),
             route("GET", r"/_sim/batch-settings", self._get_batch_settings),
             route("PUT", r"/_sim/batch-settings", self._put_batch_settings),
+            route("GET", r"/_sim/responses", self._get_responses),
+            route("POST", r"/_sim/responses/(?P<response_id>[^/]+)/status", self._pin_response),
+            route("GET", r"/_sim/response-settings", self._get_response_settings),
+            route("PUT", r"/_sim/response-settings", self._put_response_settings),
         )
 
     def _get_requests(self, request: RecordedRequest, params: dict[str, str]) -> Response:
@@ -138,6 +146,37 @@ class Control:
             format_ = one_of("format", data.get("format", batches.format), BATCH_FORMATS)
         batches.step_s, batches.outcome, batches.format = step_s, outcome, format_
         return json_response(200, self._settings())
+
+    def _get_responses(self, request: RecordedRequest, params: dict[str, str]) -> Response:
+        return json_response(200, self._responses.listing())
+
+    def _pin_response(self, request: RecordedRequest, params: dict[str, str]) -> Response:
+        data = _control_body(request)
+        if (
+            not isinstance(data, dict)
+            or "status" not in data
+            or not set(data) <= {"status", "reason"}
+        ):
+            expected = 'expected {"status": <response status>} (and "reason" for incomplete)'
+            raise Reject(azure_error(400, "BadRequest", expected))
+        response_id = params["response_id"]
+        try:
+            with _invalid_as_bad_request():
+                self._responses.set_status(response_id, data["status"], data.get("reason"))
+        except KeyError as error:
+            raise response_not_found(response_id) from error
+        return json_response(200, self._responses.get(response_id))
+
+    def _get_response_settings(self, request: RecordedRequest, params: dict[str, str]) -> Response:
+        return json_response(200, {"step_s": self._responses.step_s})
+
+    def _put_response_settings(self, request: RecordedRequest, params: dict[str, str]) -> Response:
+        data = _control_body(request)
+        if not isinstance(data, dict) or set(data) != {"step_s"}:
+            raise Reject(azure_error(400, "BadRequest", 'expected {"step_s": <seconds>}'))
+        with _invalid_as_bad_request():
+            self._responses.step_s = data["step_s"]
+        return json_response(200, {"step_s": self._responses.step_s})
 
 
 def _control_body(request: RecordedRequest) -> Any:

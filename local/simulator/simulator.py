@@ -35,6 +35,8 @@ from local.simulator.models import (
     RecordedRequest,
     check_type,
 )
+from local.simulator.response_store import DEFAULT_RESPONSE_STEP_S, ResponseStore
+from local.simulator.responses_api import Responses
 from local.simulator.server import SimulatorServer
 from local.simulator.state import State
 
@@ -78,6 +80,13 @@ class _BatchSetting(_Shared[T]):
         self.name = name.removeprefix("batch_")
 
 
+class _ResponseSetting(_Shared[T]):
+    """A Responses setting: ``response_step_s`` is the response store's ``step_s``."""
+
+    def __set_name__(self, cls: type[Any], name: str) -> None:
+        self.name = name.removeprefix("response_")
+
+
 class Simulator:
     """Azure OpenAI + managed-identity simulator serving HTTP from a daemon thread.
 
@@ -102,6 +111,9 @@ class Simulator:
     batch_step_s = _BatchSetting[float]("_batch_store")
     batch_outcome = _BatchSetting[BatchOutcome]("_batch_store")
     batch_format = _BatchSetting[BatchFormat]("_batch_store")
+    # Seconds a background response spends queued, then in_progress (0 = final at its first
+    # read; a response keeps the step set when it was created).
+    response_step_s = _ResponseSetting[float]("_response_store")
 
     def __init__(
         self,
@@ -119,6 +131,7 @@ class Simulator:
         account: str = DEFAULT_ACCOUNT,
         arm_page_size: int = DEFAULT_ARM_PAGE_SIZE,
         batch_step_s: float = DEFAULT_BATCH_STEP_S,
+        response_step_s: float = DEFAULT_RESPONSE_STEP_S,
     ) -> None:
         for name, value in (
             ("subscription_id", subscription_id),
@@ -149,6 +162,7 @@ class Simulator:
         self._files = Files(state, guard)
         answer = TaskRunner(chat.create, embeddings.create)
         self._batch_store = BatchStore(state, self._files, answer, batch_step_s)
+        self._response_store = ResponseStore(state, response_step_s)
         self._arm = Arm(state, self._identity)
         # New surfaces are new parts here, each listing its routes with its plane's guard: the
         # data plane's DataPlaneGuard (api-key or a cognitiveservices token; a path-less Fault
@@ -161,8 +175,9 @@ class Simulator:
             *embeddings.routes(),
             *self._files.routes(),
             *Batches(self._batch_store, guard).routes(),
+            *Responses(state, self._response_store, v1_guard).routes(),
             *self._arm.routes(),
-            *Control(state, self._batch_store).routes(),
+            *Control(state, self._batch_store, self._response_store).routes(),
         )
         self._server: SimulatorServer | None = None
         self._thread: threading.Thread | None = None
@@ -260,12 +275,13 @@ class Simulator:
         self._state.faults.clear()
 
     def reset(self) -> None:
-        """Forget requests, faults, files and batches; restore the constructor's deployments,
-        latency, ARM settings (subscription, resource group, account, page size) and batch step,
-        and the default batch outcome and format."""
+        """Forget requests, faults, files, batches and responses; restore the constructor's
+        deployments, latency, ARM settings (subscription, resource group, account, page size),
+        batch step and response step, and the default batch outcome and format."""
         self._state.reset()
         self._files.clear()
         self._batch_store.reset()
+        self._response_store.reset()
 
     # -- files and batches ---------------------------------------------------------------
 
@@ -295,3 +311,18 @@ class Simulator:
         errors and files that go with it; it stops advancing (a cancel request restarts the
         clock). KeyError for an unknown batch, ValueError for an unknown status."""
         self._batch_store.set_status(batch_id, status)
+
+    # -- responses -----------------------------------------------------------------------
+
+    def responses(self) -> list[dict[str, Any]]:
+        """The stored response objects (synchronous and background; not those created with
+        ``store: false``) as they would be answered now, oldest first."""
+        return self._response_store.listing()
+
+    def set_response_status(self, response_id: str, status: str, reason: str | None = None) -> None:
+        """Pin a response to a status (queued, in_progress, completed, incomplete, failed,
+        cancelled); it stops advancing. ``failed`` sets ``error`` (code server_error);
+        ``incomplete`` sets ``incomplete_details.reason`` to ``reason`` (max_output_tokens or
+        content_filter), else to the response's own, else max_output_tokens. KeyError for an
+        unknown response, ValueError for an unknown status or reason."""
+        self._response_store.set_status(response_id, status, reason)
