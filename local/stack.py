@@ -33,7 +33,8 @@ from local import host as local_host
 from local import simulator as local_simulator
 from local.azurite import Azurite, AzuriteError, connection_string
 from local.host import DEFAULT_ROUTE_PREFIX, LocalHost, load_app
-from local.simulator import DEFAULT_DEPLOYMENTS, Deployment, Simulator, load_deployments
+from local.simulator import Deployment, Simulator, load_deployments
+from local.simulator.cli import SERVED_DEPLOYMENTS
 from shared.constants import (
     ATTR_MAX_TOKENS,
     ATTR_SYSTEM_PROMPT,
@@ -50,6 +51,7 @@ DEPLOYMENTS_FILE_ENV = local_simulator.DEPLOYMENTS_FILE_ENV  # SIM_DEPLOYMENTS_F
 AZURITE_LOCATION = ROOT / ".azurite"
 DEFAULT_AZURITE_PORT = 10002
 DEFAULT_BATCH_STEP_S = local_simulator.DEFAULT_BATCH_STEP_S  # a batch completes in about 6 s
+DEFAULT_RESPONSE_STEP_S = local_simulator.DEFAULT_RESPONSE_STEP_S  # a background response: 4 s
 DISCOVERY_TIMEOUT_S = 60.0
 AZURITE_ACCOUNT = azurite.ACCOUNT
 
@@ -181,6 +183,13 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="seconds a simulated batch spends in each of validating, in_progress and "
         "finalizing (default: %(default)s)",
     )
+    parser.add_argument(
+        "--response-step-s",
+        type=_seconds,
+        default=DEFAULT_RESPONSE_STEP_S,
+        help="seconds a simulated background response spends queued, then in_progress "
+        "(default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if len({args.port, args.sim_port, args.azurite_port}) < 3:
         parser.error("--port, --sim-port and --azurite-port must differ")
@@ -188,7 +197,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _deployments(path: str | None) -> list[Deployment]:
-    return load_deployments(path) if path else list(DEFAULT_DEPLOYMENTS)
+    """The file's deployments, else the simulator's defaults with a reasoning deployment
+    (gpt-5-mini) and a Responses-only one (gpt-5-codex)."""
+    return load_deployments(path) if path else list(SERVED_DEPLOYMENTS)
 
 
 # -- Azurite ----------------------------------------------------------------------------------
@@ -340,6 +351,7 @@ def _start_simulator(
         identity_header=identity_header,
         latency_s=args.latency_s,
         batch_step_s=args.batch_step_s,
+        response_step_s=args.response_step_s,
     ).start()
     stack.callback(sim.stop)
     logger.info("simulator on %s", sim.url)
@@ -432,10 +444,12 @@ def _curl_examples(stack: Stack, deployment: str) -> list[str]:
         if embedding
         else []
     )
+    responses = _responses_example(stack)
     return [
         "# a chat run",
         chat,
         *embed,
+        *responses,
         "# poll a run's status",
         f"curl -s '{api}/status/{run_id}'",
         "# a batch job: see 'A batch job, step by step' in docs/development.md",
@@ -448,6 +462,23 @@ def _curl_examples(stack: Stack, deployment: str) -> list[str]:
         " and retries),",
         "# then run the chat call above again; GET /_sim/requests shows what Azure received",
         f"curl -s -X POST {sim}/_sim/faults -d '{fault}'",
+    ]
+
+
+def _responses_example(stack: Stack) -> list[str]:
+    """Azure's Responses API on the simulator itself, in background, for a Responses-only
+    deployment (else any that takes Responses)."""
+    served = [d for d in stack.simulator.deployments if d.family.responses]
+    only = [d for d in served if not d.family.chat]
+    if not served:
+        return []
+    sim, key = stack.simulator.url, stack.simulator.api_key
+    body = f'{{"model": "{(only or served)[0].name}", "input": "Say hello", "background": true}}'
+    return [
+        "# the simulator's Responses API (v1, no api-version): a background response, then poll",
+        f"curl -s -X POST {sim}/openai/v1/responses -H 'api-key: {key}' "
+        f"-H 'Content-Type: application/json' -d '{body}'",
+        f"curl -s {sim}/openai/v1/responses/<response id> -H 'api-key: {key}'",
     ]
 
 

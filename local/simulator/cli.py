@@ -16,11 +16,14 @@ from local.simulator.arm import (
 )
 from local.simulator.batch_store import DEFAULT_BATCH_STEP_S
 from local.simulator.identity import DEFAULT_IDENTITY_HEADER
-from local.simulator.models import DEFAULT_DEPLOYMENTS, load_deployments
+from local.simulator.models import DEFAULT_DEPLOYMENTS, REASONING_DEPLOYMENTS, load_deployments
+from local.simulator.response_store import DEFAULT_RESPONSE_STEP_S
 from local.simulator.simulator import DEFAULT_API_KEY, DEFAULT_HOST, Simulator
 
 DEFAULT_CLI_PORT = 7072
 DEPLOYMENTS_FILE_ENV = "SIM_DEPLOYMENTS_FILE"
+# What `make run` and `python -m local.simulator` serve without a deployments file.
+SERVED_DEPLOYMENTS = (*DEFAULT_DEPLOYMENTS, *REASONING_DEPLOYMENTS)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -34,7 +37,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--deployments",
         default=os.environ.get(DEPLOYMENTS_FILE_ENV),
         metavar="FILE.json",
-        help=f"JSON list of deployments (default: ${DEPLOYMENTS_FILE_ENV}, else built-ins)",
+        help=f"JSON list of deployments (default: ${DEPLOYMENTS_FILE_ENV}, else the built-ins: "
+        + ", ".join(d.name for d in SERVED_DEPLOYMENTS)
+        + ")",
     )
     parser.add_argument("--latency-s", type=float, default=0.0)
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
@@ -49,6 +54,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_BATCH_STEP_S,
         help="seconds a batch spends in each state (0 = done at its first read)",
     )
+    parser.add_argument(
+        "--response-step-s",
+        type=float,
+        default=DEFAULT_RESPONSE_STEP_S,
+        help="seconds a background response spends queued, then in_progress (0 = done at its "
+        "first read)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser.parse_args(argv)
 
@@ -62,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot load deployments from {args.deployments}: {error}", file=sys.stderr)
         return 2
     simulator = Simulator(
-        DEFAULT_DEPLOYMENTS if deployments is None else deployments,
+        SERVED_DEPLOYMENTS if deployments is None else deployments,
         api_key=args.api_key,
         identity_header=args.identity_header,
         host=args.host,
@@ -74,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         account=args.account,
         arm_page_size=args.arm_page_size,
         batch_step_s=args.batch_step_s,
+        response_step_s=args.response_step_s,
     ).start()
     print(f"Azure OpenAI simulator: {simulator.url}", flush=True)
     print(f"Identity endpoint:      {simulator.identity_endpoint}", flush=True)

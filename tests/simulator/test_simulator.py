@@ -336,10 +336,19 @@ def test_cli_defaults_are_the_constructors() -> None:
         default.identity_header,
         default.latency_s,
     )
-    assert (args.arm_page_size, args.batch_step_s) == (
+    assert (args.arm_page_size, args.batch_step_s, args.response_step_s) == (
         default.arm_page_size,
         default.batch_step_s,
+        default.response_step_s,
     )
+    assert cli.parse_args(["--response-step-s", "0.5"]).response_step_s == 0.5
+    assert [d.name for d in cli.SERVED_DEPLOYMENTS] == [
+        "gpt-4o",
+        "gpt-4o-mini",
+        "text-embedding-3-small",
+        "gpt-5-mini",
+        "gpt-5-codex",
+    ]
 
 
 def managed_identity(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> ManagedIdentityCredential:

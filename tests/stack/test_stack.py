@@ -19,7 +19,7 @@ import pytest
 
 from local import stack as local_stack
 from local.azurite import Azurite
-from local.simulator import DEFAULT_DEPLOYMENTS, DEPLOYMENTS_FILE_ENV
+from local.simulator import DEFAULT_DEPLOYMENTS, DEPLOYMENTS_FILE_ENV, Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -29,7 +29,7 @@ STOP_TIMEOUT_S = 30.0
 POLL_S = 0.05
 AZURITE_PID = re.compile(r"Azurite table service on \S+ \(pid (\d+),")
 DISCOVERY_LINE = re.compile(
-    r"discovery at start: HTTP 200, 3 deployments, \d+ created, 0 updated, 0 unchanged, "
+    r"discovery at start: HTTP 200, 5 deployments, \d+ created, 0 updated, 0 unchanged, "
     r"0 retired, 0 unretired"
 )
 
@@ -169,6 +169,32 @@ def start_stack(tmp_path: Path) -> Iterator[Callable[[list[str]], RunningStack]]
 @pytest.fixture
 def running_stack(start_stack: Callable[[list[str]], RunningStack]) -> RunningStack:
     return start_stack([])
+
+
+def test_make_run_serves_a_reasoning_and_a_responses_only_deployment_by_default() -> None:
+    served = local_stack._deployments(None)
+    assert [d.name for d in served] == [
+        *(d.name for d in DEFAULT_DEPLOYMENTS),
+        "gpt-5-mini",
+        "gpt-5-codex",
+    ]
+    reasoning, responses_only = served[-2].family, served[-1].family
+    assert reasoning.reasoning and reasoning.chat and reasoning.responses
+    assert responses_only.responses and not responses_only.chat
+    args = local_stack._parse_args([])
+    assert (args.batch_step_s, args.response_step_s) == (2.0, 2.0)
+    assert local_stack._parse_args(["--response-step-s", "0"]).response_step_s == 0.0
+    with Simulator(served) as sim:
+        stack = local_stack.Stack(
+            app_url="http://127.0.0.1:7071",
+            simulator=sim,
+            azurite_port=10002,
+            azurite_location=ROOT / ".azurite",
+        )
+        banner, sim_url = local_stack._banner(stack), sim.url
+    assert f"curl -s -X POST {sim_url}/openai/v1/responses" in banner
+    assert '"model": "gpt-5-codex", "input": "Say hello", "background": true' in banner
+    assert "  gpt-5-mini -> gpt-5-mini (2025-08-07)" in banner
 
 
 @pytest.mark.parametrize(
