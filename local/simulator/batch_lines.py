@@ -17,7 +17,7 @@ from local.simulator.routing import Handler
 
 BATCH_REQUEST_ID_PREFIX = "batch_req_"
 BATCH_MAX_TASKS = 100_000
-BATCH_TASK_API_VERSION = "2024-10-21"  # what a batch line's request is run with
+BATCH_TASK_API_VERSION = "2024-10-21"  # a batch line's api-version when its batch had none
 BATCH_REQUEST_EXPIRED = "This request could not be executed before the completion window expired."
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -149,7 +149,9 @@ class TaskRunner:
         self._chat = chat
         self._embeddings = embeddings
 
-    def __call__(self, endpoint: str, task: BatchTask) -> BatchResult:
+    def __call__(
+        self, endpoint: str, task: BatchTask, api_version: str = BATCH_TASK_API_VERSION
+    ) -> BatchResult:
         handler = self._embeddings if endpoint == "/embeddings" else self._chat
         operation = "embeddings" if endpoint == "/embeddings" else "chat/completions"
         path = f"/openai/deployments/{task.model}/{operation}"
@@ -157,7 +159,7 @@ class TaskRunner:
             method="POST",
             path=path,
             raw_path=quote(path),
-            query={"api-version": BATCH_TASK_API_VERSION},
+            query={"api-version": api_version},
             headers={"content-type": JSON_TYPE},
             body=json.dumps(task.body).encode(),
         )

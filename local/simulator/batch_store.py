@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
 from local.simulator.batch_lines import (
+    BATCH_TASK_API_VERSION,
     BatchResult,
     BatchTask,
     batch_error,
@@ -80,7 +81,7 @@ PINNED_TIMESTAMPS: dict[BatchStatus, tuple[str, ...]] = {
     "cancelled": ("in_progress_at", "cancelling_at", "cancelled_at"),
 }
 
-TaskAnswerer = Callable[[str, BatchTask], BatchResult]  # (endpoint, task) -> result
+TaskAnswerer = Callable[[str, BatchTask, str], BatchResult]  # (endpoint, task, api-version)
 
 
 @dataclass
@@ -107,6 +108,7 @@ class Batch:
     error_file_id: str | None = None
     cancel_started: float | None = None  # clock reading of the cancel request
     pinned: bool = False  # set_status() froze it
+    api_version: str = BATCH_TASK_API_VERSION  # the create call's: what each line runs with
 
 
 class BatchStore:
@@ -178,7 +180,11 @@ class BatchStore:
             self._pin_locked(self._batches[batch_id], checked, self._state.clock())
 
     def create(
-        self, input_file_id: str, endpoint: str, metadata: dict[str, str] | None
+        self,
+        input_file_id: str,
+        endpoint: str,
+        metadata: dict[str, str] | None,
+        api_version: str = BATCH_TASK_API_VERSION,
     ) -> dict[str, Any]:
         """Create a batch (the caller validated the fields); raise Reject for a bad file."""
         with self._state.lock:
@@ -203,6 +209,7 @@ class BatchStore:
                 outcome=self._outcome,
                 step_s=self._step_s,
                 started=now,
+                api_version=api_version,
             )
             batch.timestamps["created_at"] = int(now)
             batch.timestamps["expires_at"] = int(now) + BATCH_WINDOW_S
@@ -311,7 +318,7 @@ class BatchStore:
     def _run_locked(self, batch: Batch, count: int) -> list[BatchResult]:
         """Answer the first ``count`` tasks (those not answered yet); return their results."""
         for task in batch.tasks[len(batch.results) : count]:
-            batch.results.append(self._answer(batch.endpoint, task))
+            batch.results.append(self._answer(batch.endpoint, task, batch.api_version))
         return batch.results[:count]
 
     def _finalize_locked(self, batch: Batch, at: float) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from local.simulator.batch_lines import BATCH_TASK_API_VERSION
 from local.simulator.batch_store import BATCH_COMPLETION_WINDOW, BatchStore
 from local.simulator.errors import Reject, azure_error, not_found, shown
 from local.simulator.models import RecordedRequest
@@ -64,7 +65,8 @@ class Batches:
             message = f"'metadata' must be an object of at most {BATCH_METADATA_MAX_PAIRS} "
             message += f"string values (got {shown(metadata)})."
             raise Reject(azure_error(400, "invalid_request", message))
-        batch = self._store.create(input_file_id, cast(str, endpoint), metadata)
+        api_version = request.query.get("api-version") or BATCH_TASK_API_VERSION
+        batch = self._store.create(input_file_id, cast(str, endpoint), metadata, api_version)
         return json_response(200, batch)
 
     def _get(self, request: RecordedRequest, params: dict[str, str]) -> Response:

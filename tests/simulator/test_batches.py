@@ -11,7 +11,7 @@ import pytest
 import requests
 from openai import AzureOpenAI
 
-from local.simulator import Fault, Simulator
+from local.simulator import Deployment, Fault, Simulator
 from tests.simulator.conftest import fetch_token
 
 API_VERSION = "2024-10-21"
@@ -715,3 +715,40 @@ def test_openai_sdk_round_trip(sim: Simulator) -> None:
     assert [json.loads(line)["custom_id"] for line in output] == ["a", "b"]
     assert [b.id for b in client.batches.list()] == [created.id]
     client.close()
+
+
+def test_lines_run_with_the_batchs_api_version(
+    sim: Simulator, key_session: requests.Session
+) -> None:
+    sim.set_deployments([*sim.deployments, Deployment("gpt-5-mini", "gpt-5-mini", "2025-08-07")])
+    content = jsonl([chat_line("only", model="gpt-5-mini")])
+    sim.batch_step_s = 0
+
+    def run(api_version: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        file_id = sim.upload_file(content)
+        payload = {"input_file_id": file_id, "endpoint": "/chat/completions"}
+        created = key_session.post(
+            sim.url + "/openai/batches",
+            params={"api-version": api_version},
+            json=payload | {"completion_window": "24h"},
+        )
+        assert created.status_code == 200, created.text
+        batch = get_batch(sim, key_session, created.json()["id"])
+        assert batch["status"] == "completed"
+        output = file_lines(sim, key_session, batch["output_file_id"])
+        return output, file_lines(sim, key_session, batch["error_file_id"])
+
+    output, errors = run(API_VERSION)  # 2024-10-21: too old for a reasoning model
+    assert output == []
+    assert errors[0]["response"]["status_code"] == 400
+    assert errors[0]["response"]["body"] == {
+        "error": {
+            "code": "BadRequest",
+            "message": "Model gpt-5-mini is enabled only for api versions 2024-12-01-preview "
+            "and later",
+        }
+    }
+    output, errors = run("2025-04-01-preview")
+    assert errors == []
+    usage = output[0]["response"]["body"]["usage"]
+    assert usage["completion_tokens_details"]["reasoning_tokens"] > 0
