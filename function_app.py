@@ -26,7 +26,8 @@ def chat_run(req: func.HttpRequest) -> func.HttpResponse:
         from shared import wiring
         from shared.runs.chat import run_chat
 
-        return run_chat(req.route_params.get("deployment", ""), req.get_body(), wiring.services)
+        deployment, origin = req.route_params.get("deployment", ""), request_origin(req)
+        return run_chat(deployment, req.get_body(), origin, wiring.services)
 
     return handle("chat_run", call)
 

@@ -40,9 +40,11 @@ from unittest.mock import patch
 import azure.functions as func
 import openai
 import requests
+from azure.data.tables import TableServiceClient
 
 import function_app
 from bench._stack import (
+    ACCOUNT,
     DEPLOYMENT,
     MAX_TOKENS,
     ROOT,
@@ -54,7 +56,7 @@ from bench._stack import (
     versions,
     without_app_settings,
 )
-from local.simulator import Simulator
+from local.simulator import DEFAULT_DEPLOYMENTS, Deployment, Simulator
 from shared import constants as c
 from shared import wiring
 
@@ -66,6 +68,12 @@ UPSTREAM_BODY: dict[str, Any] = {
 }
 RUN_BODY = json.dumps({"user_prompt": PROMPT}).encode()
 RUN_URL = f"http://localhost:7071/api/chat/{DEPLOYMENT}"
+# The current model families, each against the openai SDK's same call on the v1 API: a reasoning
+# model through Chat Completions, a Responses-only model through the Responses API.
+FAMILIES = {
+    "reasoning": Deployment("gpt-5-mini", "gpt-5-mini", "2025-08-07", "GlobalStandard", 50),
+    "responses": Deployment("gpt-5-codex", "gpt-5-codex", "2025-09-15", "GlobalStandard", 50),
+}
 
 
 IMPORT_TIMER = (
@@ -90,6 +98,7 @@ print(time.perf_counter() - started)
 TOP_IMPORTS = 6
 
 SDK = "sdk"
+FAMILY_MAX_TOKENS = 200
 A = TypeVar("A")
 R = TypeVar("R")
 
@@ -147,6 +156,22 @@ def fail(variant: str, problem: str) -> None:
 # --- the environment: settings and the registry (Azurite: bench._stack) -------------------
 
 
+def seed_families(storage: str) -> None:
+    """The families' chat definitions with their model names, as discovery writes them: a run
+    reads the model's profile from the registry and makes the one right call."""
+    with TableServiceClient.from_connection_string(storage) as service:
+        table = service.get_table_client(c.DEFAULT_JOB_DEFINITIONS_TABLE)
+        for deployment in FAMILIES.values():
+            table.upsert_entity(
+                {
+                    "PartitionKey": ACCOUNT,
+                    "RowKey": deployment.name,
+                    "JobType": c.JOB_TYPE_CHAT,
+                    "ModelName": deployment.model,
+                }
+            )
+
+
 # --- the variants ----------------------------------------------------------------------------
 
 
@@ -197,7 +222,62 @@ def openai_sdk(sim: Simulator, *, n: int, warmup: int) -> list[float]:
         client.close()
 
 
+def openai_sdk_v1(sim: Simulator, family: str, *, n: int, warmup: int) -> list[float]:
+    """The SDK on the v1 API (`OpenAI(base_url=".../openai/v1/")`): `chat.completions.create`
+    with `max_completion_tokens` for the reasoning model, `responses.create` for the other."""
+    client = openai.OpenAI(base_url=f"{sim.url}/openai/v1/", api_key=sim.api_key, max_retries=0)
+    model = FAMILIES[family].name
+
+    def call(_: None) -> str | None:
+        if family == "responses":
+            return client.responses.create(
+                model=model, input=PROMPT, max_output_tokens=FAMILY_MAX_TOKENS
+            ).output_text
+        completion = client.chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": PROMPT}],
+            max_completion_tokens=FAMILY_MAX_TOKENS,
+        )
+        return completion.choices[0].message.content
+
+    def check(content: str | None) -> None:
+        if not content:
+            fail(f"openai SDK ({family})", "no content")
+
+    try:
+        return measure(call, check, nothing, n=n, warmup=warmup)
+    finally:
+        client.close()
+
+
 ChatFunction = Callable[[func.HttpRequest], func.HttpResponse]
+
+
+def family_runs(
+    function: ChatFunction, sim: Simulator, family: str, *, n: int, warmup: int
+) -> list[float]:
+    """Our chat run on the family's deployment (api_key mode, like the SDK): discovery's profile
+    in the registry, so each run makes the one right call."""
+    deployment = FAMILIES[family].name
+    body = json.dumps({"user_prompt": PROMPT, "max_tokens": FAMILY_MAX_TOKENS}).encode()
+
+    def request() -> func.HttpRequest:
+        return func.HttpRequest(
+            "POST",
+            f"http://localhost:7071/api/chat/{deployment}",
+            headers={"Content-Type": "application/json"},
+            params={},
+            route_params={"deployment": deployment},
+            body=body,
+        )
+
+    samples = measure(function, check_run(f"chat_run ({family})"), request, n=n, warmup=warmup)
+    paths = {sent.raw_path for sent in sim.requests(path_contains=deployment)}
+    paths |= {sent.raw_path for sent in sim.requests(path_contains="/openai/v1/")}
+    expected = "/openai/v1/responses" if family == "responses" else "/openai/v1/chat/completions"
+    if expected not in paths:
+        fail(f"chat_run ({family})", f"it called {sorted(paths)}, not {expected}")
+    return samples
 
 
 def host_request() -> func.HttpRequest:
@@ -379,6 +459,11 @@ def render(report: dict[str, Any], rows: list[Stats], cold: ColdStart) -> str:
         )
         runs = ", ".join(f"{value:.0f}" for value in cold.runs_ms[module])
         lines.append(f"import {module:<18}{median:>8.0f}   runs: {runs}{extra}")
+    ratios = report["family_ratio_to_sdk"]
+    lines.append(
+        "Model families, each against the SDK's same call on the v1 API (median / median): "
+        + ", ".join(f"{family} {ratio:.2f}" for family, ratio in ratios.items())
+    )
     first_cold = report["cold_start_ms"]["import_and_first_run"]
     runs = ", ".join(f"{value:.0f}" for value in first_cold["runs"])
     lines.append(
@@ -418,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with (
         patch.dict(os.environ, clean, clear=True),
-        bench_simulator() as sim,
+        bench_simulator(deployments=[*DEFAULT_DEPLOYMENTS, *FAMILIES.values()]) as sim,
         azurite() as azurite_server,
     ):
         storage = azurite_server.connection_string
@@ -437,6 +522,10 @@ def main(argv: list[str] | None = None) -> int:
         wiring.reset()
         key = our_runs(function, "chat_run (api_key)", sim, n=n, warmup=warmup, misses=0)
         expect_auth(sim, "chat_run (api_key)", "api-key")
+        seed_families(storage)
+        for family in FAMILIES:
+            samples[f"sdk_{family}"] = openai_sdk_v1(sim, family, n=n, warmup=warmup)
+            samples[family] = family_runs(function, sim, family, n=n, warmup=warmup)
 
     labels = {
         "requests": "1 requests.Session().post + .json()",
@@ -444,11 +533,19 @@ def main(argv: list[str] | None = None) -> int:
         "aad": "3 chat_run, managed identity (aad)",
         "api_key": "4 chat_run, api_key",
         "aad_miss": "  chat_run (aad), registry miss",
+        "sdk_reasoning": "5 SDK v1 chat.completions (gpt-5-mini)",
+        "reasoning": "  chat_run, reasoning model on v1",
+        "sdk_responses": "6 SDK v1 responses.create (gpt-5-codex)",
+        "responses": "  chat_run, Responses-only model",
     }
     samples |= {"aad": aad.hit, "api_key": key.hit}
     if aad.miss is not None:
         samples["aad_miss"] = aad.miss
     rows = with_ratios([Stats.of(name, labels[name], values) for name, values in samples.items()])
+    family_ratios = {
+        family: statistics.median(samples[family]) / statistics.median(samples[f"sdk_{family}"])
+        for family in FAMILIES
+    }
     cold = cold_start(clean, args.cold_runs)
 
     report: dict[str, Any] = {
@@ -466,6 +563,7 @@ def main(argv: list[str] | None = None) -> int:
         "variants": [asdict(row) for row in rows],
         "first_run_ms": {"aad": aad.first_run_ms, "api_key": key.first_run_ms},
         "token_requests": token_requests,
+        "family_ratio_to_sdk": family_ratios,
         "cold_start_ms": {
             "median": cold.median_ms,
             "runs": cold.runs_ms,

@@ -77,6 +77,8 @@ ATTR_MAX_TOKENS: Final = "OpenAI Max Tokens"
 ATTR_TEMPERATURE: Final = "OpenAI Temperature"
 ATTR_MAX_TOKENS_LIMIT: Final = "OpenAI Max Tokens Limit"  # an administrator's ceiling
 ATTR_SYSTEM_PROMPT_LOCKED: Final = "OpenAI System Prompt Locked"  # runs may not send their own
+ATTR_REASONING_EFFORT: Final = "OpenAI Reasoning Effort"
+ATTR_BACKGROUND: Final = "OpenAI Background"  # true: run in the Responses API's background mode
 ATTR_INPUT_FILE_ID: Final = "OpenAI Input File ID"
 ATTR_BATCH_ENDPOINT: Final = "OpenAI Batch Endpoint"
 ATTR_COMPLETION_WINDOW: Final = "OpenAI Completion Window"
@@ -90,6 +92,10 @@ BATCH_SUCCEEDED: Final = "completed"
 BATCH_FAILED: Final = frozenset({"failed", "expired", "cancelled"})
 # At most this many of Azure's batch errors are returned in a failed run's body.
 MAX_BATCH_ERRORS: Final = 50
+
+# --- Model profiles (docs/design.md §4) ----------------------------------------------------------
+# Profiles Azure's refusals taught the process are kept for this many deployments.
+LEARNED_PROFILES_MAX: Final = 256
 
 # --- Status links (docs/design.md §6) ---------------------------------------------------------
 # A status link is valid this long; it names one run and is signed with STATUS_LINK_SECRET.

@@ -13,6 +13,9 @@
     │   ├── BatchFailed
     │   ├── BatchExpired
     │   └── BatchCancelled
+    ├── ResponseEnded             422  a background response Azure ended without an answer
+    │   ├── ResponseFailed
+    │   └── ResponseCancelled
     ├── NotConfigured             500  a required setting is missing or invalid
     ├── InvalidJobDefinition      500  a registry entity an administrator edited is unreadable
     ├── InternalError             500  a bug (never carries a stack trace or upstream text)
@@ -20,6 +23,7 @@
     └── UpstreamError                  Azure answered badly, or not at all
         ├── DeploymentNotFound    404
         ├── BatchNotFound         404  a status poll for a batch Azure does not know
+        ├── ResponseNotFound      404  a status poll for a background response Azure does not know
         ├── UpstreamRejected      422  Azure's 400 (content filter, unsupported parameter, ...)
         ├── UpstreamAuthFailed    502  Azure's 401/403
         ├── UpstreamUnavailable   502  5xx after retries, connection failures
@@ -132,6 +136,27 @@ class BatchCancelled(BatchEnded):
     code = "BatchCancelled"
 
 
+class ResponseEnded(AppError):
+    """A background response that Azure ended failed or cancelled; `error` is Azure's."""
+
+    code = "ResponseFailed"
+
+    def __init__(self, message: str, azure_error: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.azure_error = azure_error
+
+    def error_object(self) -> dict[str, Any]:
+        return super().error_object() | {"upstream_error": self.azure_error}
+
+
+class ResponseFailed(ResponseEnded):
+    code = "ResponseFailed"
+
+
+class ResponseCancelled(ResponseEnded):
+    code = "ResponseCancelled"
+
+
 class NotConfigured(AppError):
     code = "NotConfigured"
 
@@ -169,6 +194,7 @@ class UpstreamError(AppError):
         self.upstream_code = upstream_code
         self.extra = extra or {}
         self.hint = hint
+        self.upstream_param: str | None = None  # the request parameter Azure's 400 names
 
     def upstream_fields(self) -> dict[str, Any]:
         """What Azure's answer said about itself, when it answered: its status and request id."""
@@ -191,6 +217,10 @@ class DeploymentNotFound(UpstreamError):
 
 class BatchNotFound(UpstreamError):
     code = "BatchNotFound"
+
+
+class ResponseNotFound(UpstreamError):
+    code = "ResponseNotFound"
 
 
 class UpstreamRejected(UpstreamError):
@@ -241,12 +271,15 @@ HTTP_STATUS: dict[type[AppError], int] = {
     BatchFailed: 422,
     BatchExpired: 422,
     BatchCancelled: 422,
+    ResponseFailed: 422,
+    ResponseCancelled: 422,
     NotConfigured: 500,
     InvalidJobDefinition: 500,
     InternalError: 500,
     RegistryUnavailable: 503,
     DeploymentNotFound: 404,
     BatchNotFound: 404,
+    ResponseNotFound: 404,
     UpstreamRejected: 422,
     UpstreamAuthFailed: 502,
     UpstreamUnavailable: 502,

@@ -26,6 +26,7 @@ from shared.errors import NotConfigured
 from shared.registry.reader import JobRegistry
 from shared.registry.table import table_client
 from shared.registry.writer import RegistryWriter
+from shared.runs.chat_plan import LearnedProfiles
 from shared.settings import Settings, load_settings
 
 
@@ -39,6 +40,7 @@ class Services:
     arm: ResourceManager | None  # None in api_key mode: ARM takes no keys
     registry: JobRegistry
     writer: RegistryWriter
+    learned: LearnedProfiles  # model profiles Azure's refusals taught this process
 
 
 _lock = threading.Lock()
@@ -134,4 +136,5 @@ def _build(settings: Settings) -> Services:
         arm,
         JobRegistry(table, account, ttl_s=settings.registry_cache_ttl_s),
         RegistryWriter(table, account),
+        LearnedProfiles(),
     )

@@ -69,9 +69,22 @@ def error_for_status(
             extra["filtered_categories"] = sorted(
                 name for name, r in results.items() if isinstance(r, dict) and r.get("filtered")
             )
-        return UpstreamRejected(
+        rejected = UpstreamRejected(
             message or f"Azure rejected the request ({response.status}).",
             extra=extra,
             **kwargs,
         )
+        rejected.upstream_param = error_param(response.body)
+        return rejected
     return UpstreamUnavailable(f"Azure answered {response.status}.", **kwargs)
+
+
+def error_param(body: bytes) -> str | None:
+    """The request parameter Azure's error names (`error.param`), when it names one."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    param = error.get("param") if isinstance(error, dict) else None
+    return param if isinstance(param, str) else None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote
 
+from shared import constants as c
 from shared.clients.azure_errors import error_for_status
 from shared.clients.transport import (
     Answer,
@@ -14,8 +15,14 @@ from shared.clients.transport import (
     UpstreamResponse,
     parse_answer,
 )
-from shared.errors import BatchNotFound, DeploymentNotFound, UpstreamError, UpstreamNotFound
-from shared.models.azure import Batch, ChatCompletion, Embedding
+from shared.errors import (
+    BatchNotFound,
+    DeploymentNotFound,
+    ResponseNotFound,
+    UpstreamError,
+    UpstreamNotFound,
+)
+from shared.models.azure import Batch, ChatCompletion, Embedding, Response
 
 NotFound = Callable[[UpstreamResponse, str | None, str | None], UpstreamError]
 
@@ -25,11 +32,27 @@ AUTH_HINT = (
 )
 
 
+V1: Final = "v1"
+
+
 class AzureOpenAI:
+    """The data plane on two surfaces: the classic one (`/openai/deployments/{d}/...` with an
+    api-version) and the v1 API (`/openai/v1/...`, no api-version, the deployment in the body's
+    `model`). `AZURE_OPENAI_API_VERSION=v1` puts chat and embedding runs on v1; the Responses
+    API exists only on v1."""
+
     def __init__(self, caller: AzureClient, *, endpoint: str, api_version: str) -> None:
         self._caller = caller
         self._endpoint = endpoint
         self._api_version = api_version
+
+    @property
+    def api_version(self) -> str:
+        """The configured surface: an api-version, or `v1`."""
+        return self._api_version
+
+    def v1_url(self, operation: str) -> str:
+        return f"{self._endpoint}/openai/v1/{operation}"
 
     def deployment_url(self, deployment: str, operation: str) -> str:
         # Deployment names are validated before this, and percent-encoded anyway.
@@ -38,23 +61,48 @@ class AzureOpenAI:
             f"?api-version={quote(self._api_version, safe='')}"
         )
 
+    @property
+    def batch_api_version(self) -> str:
+        """Batches stay on the classic surface (the v1 API's batches are not confirmed): the
+        configured api-version, or the default one when the setting is `v1`."""
+        return c.DEFAULT_API_VERSION if self._api_version == V1 else self._api_version
+
     def batches_url(self, batch_id: str | None = None) -> str:
         path = "" if batch_id is None else "/" + quote(batch_id, safe="")
-        return (
-            f"{self._endpoint}/openai/batches{path}?api-version={quote(self._api_version, safe='')}"
-        )
+        version = quote(self.batch_api_version, safe="")
+        return f"{self._endpoint}/openai/batches{path}?api-version={version}"
 
     def create_chat_completion(
-        self, deployment: str, body: dict[str, Any], deadline: Deadline
+        self, deployment: str, body: dict[str, Any], deadline: Deadline, *, v1: bool = False
     ) -> tuple[ChatCompletion, UpstreamResponse]:
-        url = self.deployment_url(deployment, "chat/completions")
+        """On the classic surface unless `v1` (or the setting) says v1."""
+        if v1 or self._api_version == V1:
+            url, body = self.v1_url("chat/completions"), {"model": deployment} | body
+        else:
+            url = self.deployment_url(deployment, "chat/completions")
         return self._call(ChatCompletion, "POST", url, deadline, body, _deployment_not_found)
 
     def create_embedding(
         self, deployment: str, body: dict[str, Any], deadline: Deadline
     ) -> tuple[Embedding, UpstreamResponse]:
-        url = self.deployment_url(deployment, "embeddings")
+        if self._api_version == V1:
+            url, body = self.v1_url("embeddings"), {"model": deployment} | body
+        else:
+            url = self.deployment_url(deployment, "embeddings")
         return self._call(Embedding, "POST", url, deadline, body, _deployment_not_found)
+
+    def create_response(
+        self, deployment: str, body: dict[str, Any], deadline: Deadline
+    ) -> tuple[Response, UpstreamResponse]:
+        """`POST /openai/v1/responses` (the Responses API; background mode when the body says)."""
+        url, body = self.v1_url("responses"), {"model": deployment} | body
+        return self._call(Response, "POST", url, deadline, body, _deployment_not_found)
+
+    def get_response(
+        self, response_id: str, deadline: Deadline
+    ) -> tuple[Response, UpstreamResponse]:
+        url = self.v1_url(f"responses/{quote(response_id, safe='')}")
+        return self._call(Response, "GET", url, deadline, None, _response_not_found)
 
     def create_batch(
         self, body: dict[str, Any], deadline: Deadline
@@ -108,6 +156,11 @@ _batch_not_found = _not_found(
     BatchNotFound,
     "Azure OpenAI has no batch of this id on this resource (it may belong to another resource, "
     "or have been deleted).",
+)
+_response_not_found = _not_found(
+    ResponseNotFound,
+    "Azure OpenAI has no response of this id on this resource (it may belong to another "
+    "resource, or have been deleted).",
 )
 _no_batch_api = _not_found(
     UpstreamNotFound,

@@ -5,6 +5,9 @@ A deployment whose model name contains `embedding` (any case) becomes one Azure 
 Embedding job; any other one an Azure OpenAI Chat Completion job (External Id = deployment
 name) and an Azure OpenAI Batch Job (External Id `{name}::batch`). Note that the model name is
 the model family (`text-embedding-3-small`) while the deployment name is whatever the user chose.
+
+Each definition also records ARM's capabilities as read and the app's model profile
+(`shared.families`), so a run on a discovered deployment calls the model right the first time.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pydantic import BaseModel
 
 from shared import constants as c
 from shared.errors import InvalidDeploymentName
+from shared.families import profile_for_deployment
 from shared.models.answers import BatchOutputs, ChatOutputs, EmbeddingOutputs
 from shared.models.azure import ArmDeployment
 from shared.models.requests import validate_deployment_name
@@ -86,6 +90,8 @@ def classify(
             if is_embedding_model(model.name)
             else [c.JOB_TYPE_CHAT, c.JOB_TYPE_BATCH]
         )
+        capabilities = deployment.properties.capabilities
+        profile = profile_for_deployment(model.name, capabilities)
         for job_type in job_types:
             jobs.append(
                 JobEntity(
@@ -102,6 +108,8 @@ def classify(
                     monitor_url=monitor_url,
                     platform=PLATFORM,
                     parameters=json.dumps(PARAMETERS[job_type]),
+                    capabilities=json.dumps(capabilities) if capabilities else None,
+                    model_profile=json.dumps(profile.as_dict()),
                 )
             )
     return jobs, warnings

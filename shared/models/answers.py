@@ -57,10 +57,12 @@ class RunHead(Answer):
 
 
 class CalledTail(Answer):
-    """What a synchronous run called, and where to look in the portal."""
+    """What a synchronous run called, and where to look in the portal: `api` is the
+    api-version of the classic surface, or `v1`."""
 
     deployment: str
     model: str | None
+    api: str
     request_id: str | None
     monitor_url: str | None
 
@@ -71,6 +73,14 @@ class ChatOutputs(Answer):
     completion_tokens: int | None = Field(description="usage.completion_tokens")
     total_tokens: int | None = Field(description="usage.total_tokens")
     finish_reason: str | None = Field(description="choices[0].finish_reason")
+    reasoning_tokens: int | None = Field(
+        description="usage.completion_tokens_details.reasoning_tokens (Responses API: "
+        "usage.output_tokens_details.reasoning_tokens)"
+    )
+    cached_tokens: int | None = Field(
+        description="usage.prompt_tokens_details.cached_tokens (Responses API: "
+        "usage.input_tokens_details.cached_tokens)"
+    )
 
 
 class EmbeddingOutputs(Answer):
@@ -97,7 +107,21 @@ class ChatChanges(Answer):
 
 
 class ChatAnswer(ChatChanges, CalledTail, ChatOutputs, RunHead):
-    """`POST /api/chat/{deployment}`: 200 Success."""
+    """`POST /api/chat/{deployment}`: 200 Success; also a background run's poll once Azure
+    completed it (`run_id` is then Azure's response id)."""
+
+
+class BackgroundAnswer(ChatChanges, RunHead):
+    """A chat run in the Responses API's background mode, while Azure works on it: 202 Running
+    with `statusQueryUrl` (signed, as for batches)."""
+
+    response_status: str
+    deployment: str | None
+    model: str | None
+    api: str = "v1"
+    request_id: str | None
+    monitor_url: str | None
+    status_query_url: str | None = Field(None, alias="statusQueryUrl")
 
 
 class EmbeddingAnswer(CalledTail, EmbeddingOutputs, RunHead):
@@ -124,6 +148,7 @@ class BatchTail(Answer):
     completion_window: str | None
     deployment: str | None
     mode: Literal["batch"] = "batch"
+    api: str | None = None
     request_id: str | None
     monitor_url: str | None
     status_query_url: str | None = Field(None, alias="statusQueryUrl")

@@ -26,16 +26,81 @@ class ChatChoice(_Upstream):
     message: ChatMessage = Field(default_factory=ChatMessage)
 
 
+class TokenDetails(_Upstream):
+    reasoning_tokens: int | None = None
+    cached_tokens: int | None = None
+
+
 class Usage(_Upstream):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
+    prompt_tokens_details: TokenDetails | None = None
+    completion_tokens_details: TokenDetails | None = None
 
 
 class ChatCompletion(_Upstream):
     model: str | None = None
     choices: list[ChatChoice] = Field(min_length=1)
     usage: Usage = Field(default_factory=Usage)
+
+
+def _list_or_empty(value: object) -> object:
+    return [] if value is None else value
+
+
+class ResponseContent(_Upstream):
+    type: str | None = None
+    text: str | None = None
+
+
+class ResponseItem(_Upstream):
+    type: str | None = None
+    content: Annotated[list[ResponseContent], BeforeValidator(_list_or_empty)] = Field(
+        default_factory=list
+    )
+
+
+class ResponseUsage(_Upstream):
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    input_tokens_details: TokenDetails | None = None
+    output_tokens_details: TokenDetails | None = None
+
+
+class ResponseError(_Upstream):
+    code: str | None = None
+    message: str | None = None
+
+
+class IncompleteDetails(_Upstream):
+    reason: str | None = None
+
+
+class Response(_Upstream):
+    """A response of the Responses API (`POST /openai/v1/responses`, `GET .../{id}`)."""
+
+    id: str
+    status: str
+    model: str | None = None
+    output: Annotated[list[ResponseItem], BeforeValidator(_list_or_empty)] = Field(
+        default_factory=list
+    )
+    usage: ResponseUsage | None = None
+    incomplete_details: IncompleteDetails | None = None
+    error: ResponseError | None = None
+
+    @property
+    def text(self) -> str:
+        """The concatenated `output_text` parts of the `message` items."""
+        return "".join(
+            part.text or ""
+            for item in self.output
+            if item.type == "message"
+            for part in item.content
+            if part.type == "output_text"
+        )
 
 
 class EmbeddingItem(_Upstream):
@@ -142,8 +207,17 @@ class ArmSku(_Upstream):
     capacity: int | None = None
 
 
+def _dict_or_empty(value: object) -> object:
+    return value if isinstance(value, dict) else {}
+
+
 class ArmDeploymentProperties(_Upstream):
     model: ArmModel = Field(default_factory=ArmModel)
+    # string flags such as {"chatCompletion": "true", "maxOutputToken": "16384"}; not a
+    # documented contract, so read as whatever ARM sent (`shared.families` reads it defensively)
+    capabilities: Annotated[dict[str, Any], BeforeValidator(_dict_or_empty)] = Field(
+        default_factory=dict
+    )
     provisioningState: str | None = None  # noqa: N815 - ARM's name
     scaleSettings: ArmScaleSettings | None = None  # noqa: N815 - ARM's name
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -35,6 +35,21 @@ def blank_to_none(value: object) -> object:
 MaxTokens = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=c.MAX_TOKENS_CEILING)]
 Temperature = Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=2, allow_inf_nan=False)]
 OptionalText = Annotated[str | None, BeforeValidator(blank_to_none)]
+# A reasoning effort as Azure spells them (docs/contract.md); which ones a model takes is the
+# model profile's business (`shared.families`).
+Effort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
+
+
+def _flag(value: object) -> object:
+    """true/false, as a JSON boolean or the strings "true"/"false" (any case)."""
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
@@ -166,6 +181,8 @@ class ChatRunRequest(RunRequest):
     system_prompt: OptionalText = None
     max_tokens: MaxTokens | None = None
     temperature: Temperature | None = None
+    reasoning_effort: Effort | None = None
+    background: Flag | None = None
 
 
 class EmbeddingRunRequest(RunRequest):

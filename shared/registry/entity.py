@@ -23,10 +23,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from shared import constants as c
 from shared.errors import InvalidJobDefinition
+from shared.families import ModelProfile
 from shared.models.requests import (
     BatchEndpoint,
     CompletionWindow,
+    Effort,
     FileId,
+    Flag,
     MaxTokens,
     OptionalText,
     Temperature,
@@ -60,6 +63,8 @@ class JobEntity(BaseModel):
     sku_name: Any = _owned("SkuName")
     sku_capacity: Any = _owned("SkuCapacity")
     provisioning_state: Any = _owned("ProvisioningState")
+    capabilities: Any = _owned("Capabilities")  # ARM's, as read (JSON text)
+    model_profile: Any = _owned("ModelProfile")  # how a chat job calls the model (JSON text)
     monitor_url: Any = _owned("MonitorUrl")
     parameters: Any = _owned("Parameters")
     attributes: Any = Field(None, alias="Attributes")  # the administrator's: never rewritten
@@ -86,8 +91,8 @@ class JobEntity(BaseModel):
         """The entity as `GET /api/jobs` shows it: snake-case names, JSON properties decoded,
         times in ISO 8601, `retired` a boolean."""
         view = self.model_dump(by_alias=False)
-        view["parameters"] = _decoded(self.parameters)
-        view["attributes"] = _decoded(self.attributes)
+        for name in ("parameters", "attributes", "capabilities", "model_profile"):
+            view[name] = _decoded(getattr(self, name))
         view["retired"] = self.is_retired
         for name in ("first_seen_at", "last_seen_at", "retired_at"):
             value = view[name]
@@ -118,6 +123,8 @@ class JobEntity(BaseModel):
             model_name=_text(self.model_name),
             retired=self.is_retired,
             attributes=attributes,
+            capabilities=_object(self.capabilities),
+            profile=ModelProfile.from_dict(_object(self.model_profile)),
         )
 
 
@@ -141,6 +148,11 @@ def _decoded(value: Any) -> Any:
         return value
 
 
+def _object(value: Any) -> dict[str, Any]:
+    decoded = _decoded(value)
+    return decoded if isinstance(decoded, dict) else {}
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -159,6 +171,8 @@ class JobDefinition(BaseModel):
     model_name: str | None = None
     retired: bool = False
     attributes: dict[str, Any] = Field(default_factory=dict)
+    capabilities: dict[str, Any] = Field(default_factory=dict)
+    profile: ModelProfile | None = None  # what discovery recorded
 
     @classmethod
     def from_entity(cls, entity: dict[str, Any]) -> JobDefinition:
@@ -201,6 +215,12 @@ class ChatAttributes(RunAttributes):
     )
     system_prompt_locked: Annotated[bool, BeforeValidator(_false_if_blank)] = Field(
         False, alias=c.ATTR_SYSTEM_PROMPT_LOCKED
+    )
+    reasoning_effort: Annotated[Effort | None, BeforeValidator(blank_to_none)] = Field(
+        None, alias=c.ATTR_REASONING_EFFORT
+    )
+    background: Annotated[Flag | None, BeforeValidator(blank_to_none)] = Field(
+        None, alias=c.ATTR_BACKGROUND
     )
 
 

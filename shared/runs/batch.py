@@ -94,6 +94,7 @@ def batch_outcome(
     Azure ended without success (even one that failed at submission), else a success line."""
     state = batch.state
     answer = batch_answer(batch, response, run.deployment, app.settings.monitor_url())
+    answer.api = app.openai.batch_api_version
     ended = BATCH_ENDED.get(state)
     if ended is not None:
         error = ended(

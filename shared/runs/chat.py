@@ -1,57 +1,144 @@
-"""The Azure OpenAI Chat Completion job (docs/design.md §4): `POST /api/chat/{deployment}`."""
+"""The Azure OpenAI Chat Completion job (docs/design.md §4): `POST /api/chat/{deployment}`.
+
+The model's profile (`shared.runs.chat_plan`) decides the call: Chat Completions on the classic
+surface or on v1, or the Responses API (synchronous, or in background mode for runs longer than
+the HTTP limit). When Azure refuses the call in a way that says what the model is, the run learns
+the model's profile from that answer, remembers it for the deployment, and tries once more.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from shared import constants as c
-from shared.errors import InvalidRequest
+from shared.clients.transport import Deadline, UpstreamResponse
+from shared.errors import InvalidRequest, UpstreamRejected, UpstreamTimeout
+from shared.families import learn_from_refusal
 from shared.models.answers import Adjustment, ChatAnswer
+from shared.models.azure import ChatCompletion, Response, TokenDetails
 from shared.models.requests import ChatRunRequest, validate_deployment_name
 from shared.registry.entity import ChatAttributes
+from shared.runs import links, responses
+from shared.runs.chat_plan import ChatPlan, KnownProfile, known_profile, plan_chat
 from shared.runs.context import RunContext
-from shared.runs.inputs import JobSpec, ready_run
+from shared.runs.inputs import JobSpec, ReadyRun, ready_run
 from shared.web import Outcome
 from shared.wiring import Services
 
 CHAT_JOB = JobSpec(ChatRunRequest, ChatAttributes, c.JOB_TYPE_CHAT)
+BACKGROUND_HINT = (
+    f"Reasoning models can think longer than an HTTP call may last: set the job attribute "
+    f"'{c.ATTR_BACKGROUND}' to true (or send background: true) to run the job in the "
+    "background and poll its statusQueryUrl."
+)
 
 
-def run_chat(external_id: str, body: bytes, services: Callable[[], Services]) -> Outcome:
+def run_chat(
+    external_id: str, body: bytes, origin: str, services: Callable[[], Services]
+) -> Outcome:
     """Run a chat job for the External Id the route named (validated before anything else)."""
     run = RunContext("chat", validate_deployment_name(external_id))
     with run.failures():
         ready = ready_run(run, body, CHAT_JOB, services)
         app, job = ready.app, ready.job
-        params, adjustments = governed(job.params, job.attributes)
-        completion, response = app.openai.create_chat_completion(
-            job.deployment, chat_request_body(params, job.attributes), ready.deadline
+        params, ceilings = governed(job.params, job.attributes)
+        known = known_profile(job.deployment, job.definition, app.learned)
+        plan, answer, response = _call(
+            app, job.deployment, params, job.attributes, known, ready, origin
         )
-    choice, usage = completion.choices[0], completion.usage
+        plan.adjustments[:0] = ceilings
+        if isinstance(answer, Response) and plan.background:
+            return responses.started(run, app, answer, response, plan.adjustments, origin)
+        api = app.openai.api_version if plan.surface == "classic" else "v1"
+        if isinstance(answer, Response):
+            chat = responses.chat_answer(answer, job.deployment, api, response, app)
+        else:
+            chat = completion_answer(answer, job.deployment, api, response, app)
     run.log_success(
         response.status,
         response.request_id,
         response.attempts,
-        finish_reason=choice.finish_reason,
-        total_tokens=usage.total_tokens,
-        adjusted=",".join(f"{a.parameter}:{a.action}" for a in adjustments) or "none",
+        api=plan.surface,
+        finish_reason=chat.finish_reason,
+        total_tokens=chat.total_tokens,
+        adjusted=",".join(f"{a.parameter}:{a.action}" for a in plan.adjustments) or "none",
     )
-    answer = ChatAnswer(
-        run_id=run.outcome_run_id("Success"),
+    chat.run_id, chat.adjustments = run.outcome_run_id("Success"), plan.adjustments
+    return Outcome(200, chat)
+
+
+def _call(
+    app: Services,
+    deployment: str,
+    params: ChatRunRequest,
+    attributes: ChatAttributes,
+    known: KnownProfile,
+    ready: ReadyRun[ChatRunRequest, ChatAttributes],
+    origin: str,
+) -> tuple[ChatPlan, ChatCompletion | Response, UpstreamResponse]:
+    """The call as the profile says; when Azure's refusal teaches the model's profile, the
+    call again with it (once, inside the run's deadline). A background run's status link must
+    be possible before Azure is called (as for batches)."""
+    v1 = app.openai.api_version == "v1"
+    plan = plan_chat(params, attributes, known, v1_setting=v1)
+    if plan.background:
+        app.settings.link_secrets()
+        links.link_origin(origin, app.settings)
+    reasoning = known.profile.reasoning
+    try:
+        try:
+            return (plan, *_send(app, deployment, plan, ready.deadline))
+        except UpstreamRejected as refused:
+            lesson = learn_from_refusal(
+                known.profile, refused.upstream_code, refused.upstream_param, refused.message
+            )
+            if lesson is None:
+                raise
+            app.learned.remember(deployment, lesson)
+            reasoning = lesson.profile.reasoning
+            learned = KnownProfile(lesson.profile, lesson.reason)
+            plan = plan_chat(params, attributes, learned, v1_setting=v1)
+            return (plan, *_send(app, deployment, plan, ready.deadline))
+    except UpstreamTimeout as timeout:
+        if reasoning and not plan.background:
+            timeout.hint = BACKGROUND_HINT
+        raise
+
+
+def _send(
+    app: Services, deployment: str, plan: ChatPlan, deadline: Deadline
+) -> tuple[ChatCompletion | Response, UpstreamResponse]:
+    if plan.surface == "responses":
+        return app.openai.create_response(deployment, plan.body, deadline)
+    v1 = plan.surface == "v1"
+    return app.openai.create_chat_completion(deployment, plan.body, deadline, v1=v1)
+
+
+def completion_answer(
+    completion: ChatCompletion,
+    deployment: str,
+    api: str,
+    response: UpstreamResponse,
+    app: Services,
+) -> ChatAnswer:
+    """The chat outputs of a Chat Completions answer (run id and adjustments set by the run)."""
+    choice, usage = completion.choices[0], completion.usage
+    return ChatAnswer(
+        run_id=None,
         status="Success",
         response=choice.message.content or "",
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
         total_tokens=usage.total_tokens,
         finish_reason=choice.finish_reason,
-        deployment=job.deployment,
+        reasoning_tokens=(usage.completion_tokens_details or TokenDetails()).reasoning_tokens,
+        cached_tokens=(usage.prompt_tokens_details or TokenDetails()).cached_tokens,
+        deployment=deployment,
         model=completion.model,
+        api=api,
         request_id=response.request_id,
         monitor_url=app.settings.monitor_url(),
-        adjustments=adjustments,
     )
-    return Outcome(200, answer)
 
 
 def governed(
@@ -82,19 +169,3 @@ def governed(
         reason=reason,
     )
     return params.model_copy(update={"max_tokens": limit}), [adjustment]
-
-
-def chat_request_body(params: ChatRunRequest, attributes: ChatAttributes) -> dict[str, Any]:
-    """The upstream body: exactly `messages`, plus `max_tokens` / `temperature` when resolved.
-    Each value comes from the request body, else the job attribute, else is left out."""
-    system_prompt = params.system_prompt or attributes.system_prompt
-    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    messages.append({"role": "user", "content": params.user_prompt})
-    body: dict[str, Any] = {"messages": messages}
-    max_tokens = params.max_tokens if params.max_tokens is not None else attributes.max_tokens
-    if max_tokens is not None:
-        body["max_tokens"] = max_tokens
-    temperature = params.temperature if params.temperature is not None else attributes.temperature
-    if temperature is not None:
-        body["temperature"] = temperature
-    return body

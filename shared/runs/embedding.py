@@ -41,6 +41,7 @@ def run_embedding(external_id: str, body: bytes, services: Callable[[], Services
         total_tokens=usage.total_tokens,
         deployment=job.deployment,
         model=embedding.model,
+        api=app.openai.api_version,
         request_id=response.request_id,
         monitor_url=app.settings.monitor_url(),
     )

@@ -1,8 +1,9 @@
 """Run ids (docs/design.md §4, §6).
 
 A synchronous run's id carries its outcome, `{deployment}#sync#Success` or `#Failed`, and is
-decoded without a call to Azure. A batch run's id is Azure's batch id (`batch_...`); its state
-is Azure's, read through a signed status link (`shared.runs.links`).
+decoded without a call to Azure. A batch run's id is Azure's batch id (`batch_...`), a background
+chat run's Azure's response id (`resp_...`); their state is Azure's, read through a signed status
+link (`shared.runs.links`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ _SYNC_RUN_ID = re.compile(
 # Azure's batch ids are `batch_` and a GUID; a little slack in case the format grows.
 BATCH_ID_PATTERN = r"batch_[A-Za-z0-9_-]{1,128}"
 _BATCH_RUN_ID = re.compile(BATCH_ID_PATTERN)
+# The Responses API's ids are `resp_` and hex; the same slack.
+RESPONSE_ID_PATTERN = r"resp_[A-Za-z0-9_-]{1,128}"
+_RESPONSE_RUN_ID = re.compile(RESPONSE_ID_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,13 @@ class BatchRun:
     batch_id: str
 
 
+@dataclass(frozen=True)
+class ResponseRun:
+    """A chat run in background mode: Azure's response id."""
+
+    response_id: str
+
+
 def sync_run_id(deployment: str, outcome: SyncOutcome) -> str:
     return f"{deployment}#sync#{outcome}"
 
@@ -47,14 +58,16 @@ def is_batch_id(value: str) -> bool:
     return _BATCH_RUN_ID.fullmatch(value) is not None
 
 
-def parse_run_id(run_id: str) -> SyncRun | BatchRun:
+def parse_run_id(run_id: str) -> SyncRun | BatchRun | ResponseRun:
     if is_batch_id(run_id):
         return BatchRun(run_id)
+    if _RESPONSE_RUN_ID.fullmatch(run_id):
+        return ResponseRun(run_id)
     match = _SYNC_RUN_ID.fullmatch(run_id)
     if match is None or match["deployment"] in {".", ".."}:
         raise InvalidRunId(
             "The run id must be '{deployment}#sync#Success', '{deployment}#sync#Failed' (with "
-            "'#' sent as %23 in the URL) or a batch id 'batch_...'."
+            "'#' sent as %23 in the URL), a batch id 'batch_...' or a response id 'resp_...'."
         )
     outcome: SyncOutcome = "Success" if match["outcome"] == "Success" else "Failed"
     return SyncRun(match["deployment"], outcome)

@@ -43,6 +43,7 @@ class RunInputs(Generic[Params, Attributes]):
     params: Params
     attributes: Attributes
     deployment: str  # the deployment the run calls
+    definition: JobDefinition | None  # what the registry says of the model, if anything
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,11 @@ def read_inputs(
             f"The request body has {len(body)} bytes; the limit is {limit} (MAX_REQUEST_BYTES)."
         )
     params = spec.request.parse(parse_json_object(body))
-    attributes = job_attributes(registry, external_id, spec, settings.require_registered_jobs)
+    attributes, definition = job_attributes(
+        registry, external_id, spec, settings.require_registered_jobs
+    )
     run.deployment = called_deployment(attributes, external_id)
-    return RunInputs(params, attributes, run.deployment)
+    return RunInputs(params, attributes, run.deployment, definition)
 
 
 def job_attributes(
@@ -93,12 +96,13 @@ def job_attributes(
     deployment: str,
     spec: JobSpec[Params, Attributes],
     require_registered: bool = False,
-) -> Attributes:
+) -> tuple[Attributes, JobDefinition | None]:
     """The run's job attributes from the registry, after checking the job type fits the
     deployment (InvalidInputModel otherwise). A batch job's definition is `{d}::batch`; when
     there is none, the deployment's own definition still says what model it is.
 
-    With `REQUIRE_REGISTERED_JOBS`, a job whose definition is absent or retired does not run."""
+    With `REQUIRE_REGISTERED_JOBS`, a job whose definition is absent or retired does not run.
+    Returns the attributes and the definition that says what model the deployment serves."""
     suffix = c.BATCH_SUFFIX if spec.batch_suffix else ""
     definition = registry.find(deployment + suffix)
     if require_registered and (definition is None or definition.retired):
@@ -109,18 +113,30 @@ def job_attributes(
             "definition to the JobDefinitions table.",
         )
     if definition is None and spec.batch_suffix:
-        check_job_type(registry.find(deployment), spec.job_type)
-        return spec.attributes()
+        own = registry.find(deployment)
+        check_job_type(own, spec.job_type)
+        return spec.attributes(), own
     if definition is None:
-        return spec.attributes()
+        return spec.attributes(), None
     check_job_type(definition, spec.job_type)
-    return definition.attributes_as(spec.attributes)
+    return definition.attributes_as(spec.attributes), definition
 
 
 def check_job_type(definition: JobDefinition | None, job_type: str) -> None:
     """InvalidInputModel when the registry says this deployment serves another kind of model:
     an embedding model for a chat or batch job, a chat model for an embedding job."""
-    if definition is None or definition.job_type is None:
+    if definition is None:
+        return
+    profile = definition.profile
+    if profile is not None and profile.api == "none" and job_type != c.JOB_TYPE_EMBEDDING:
+        model = definition.model_name or "per the job registry"
+        can = ", ".join(k for k, v in definition.capabilities.items() if str(v).lower() == "true")
+        raise InvalidInputModel(
+            f"The deployment {definition.external_id!r} serves {model}, a model with no chat "
+            f"surface ({profile.kind}; it can: {can or 'nothing a chat job uses'}); a job of type "
+            f"{job_type!r} cannot run on it."
+        )
+    if definition.job_type is None:
         return
     embedding_model = definition.job_type == c.JOB_TYPE_EMBEDDING
     if embedding_model == (job_type == c.JOB_TYPE_EMBEDDING):

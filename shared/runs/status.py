@@ -1,5 +1,6 @@
 """`GET /api/status/{run_id}[?deployment=...]` (docs/design.md §6): a synchronous run's id is
-decoded locally with no call to Azure; a batch id is polled (`shared.runs.batch`)."""
+decoded locally with no call to Azure; a batch id is polled (`shared.runs.batch`), a response id
+(a background chat run) too (`shared.runs.responses`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from shared.errors import RunFailed
 from shared.models.answers import SyncStatusAnswer
 from shared.models.requests import validate_deployment_name
 from shared.runs.batch import poll_batch
-from shared.runs.ids import BatchRun, parse_run_id
+from shared.runs.ids import BatchRun, ResponseRun, parse_run_id
 from shared.runs.links import StatusLink
+from shared.runs.responses import poll_response
 from shared.web import Outcome
 from shared.wiring import Services
 
@@ -24,8 +26,10 @@ def poll_run(
 ) -> Outcome:
     """`deployment`, `expires` and `sig` are what our own statusQueryUrl carries."""
     run = parse_run_id(run_id)
-    if isinstance(run, BatchRun):
+    if isinstance(run, BatchRun | ResponseRun):
         named = None if deployment is None else validate_deployment_name(deployment)
+        if isinstance(run, ResponseRun):
+            return poll_response(run.response_id, named, link, origin, services)
         return poll_batch(run.batch_id, named, link, origin, services)
     answer = SyncStatusAnswer(run_id=run.run_id, status=run.outcome, deployment=run.deployment)
     if run.outcome == "Success":

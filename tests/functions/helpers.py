@@ -81,7 +81,7 @@ def status(run_id: str, *, sign: bool = True, **kwargs: Any) -> Reply:
     the `deployment` in `params` (as the app's own statusQueryUrl carries it) unless `sign` is
     False or the params carry one."""
     params = dict(kwargs.pop("params", None) or {})
-    if sign and run_id.startswith("batch_") and "sig" not in params:
+    if sign and run_id.startswith(("batch_", "resp_")) and "sig" not in params:
         params |= sign_link(run_id, params.get("deployment"))
     kwargs["params"] = params
     return invoke(

@@ -118,11 +118,12 @@ def test_content_filter_rejection_is_422_with_azure_code_and_categories(sim):
     assert len(sim.requests()) == 1  # a 400 is never retried
 
 
-def test_unsupported_parameter_is_422_with_azure_code(sim):
+def test_unsupported_parameter_is_learned_once_then_422_with_azure_code(sim):
     sim.add_fault(
         Fault(
             path="chat/completions",
             status=400,
+            times=None,
             body={
                 "error": {
                     "message": "Unsupported parameter: 'max_tokens' is not supported.",
@@ -136,6 +137,15 @@ def test_unsupported_parameter_is_422_with_azure_code(sim):
     reply = chat("gpt-4o", {"user_prompt": "u", "max_tokens": 5})
     assert_failed(reply, 422, "unsupported_parameter", run_id=FAILED)
     assert "max_tokens" in reply.body["error"]["message"]
+    # the refusal says "a reasoning model": one more call, as one, then Azure's answer stands
+    first, second = sim.requests()
+    assert first.json()["max_tokens"] == 5
+    assert second.raw_path == "/openai/v1/chat/completions"
+    assert second.json() == {
+        "model": "gpt-4o",
+        "messages": [{"role": "user", "content": "u"}],
+        "max_completion_tokens": 5,
+    }
 
 
 def test_wrong_api_key_is_502_upstream_auth_failed_naming_the_role(sim, app_settings):

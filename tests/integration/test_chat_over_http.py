@@ -3,9 +3,13 @@ simulator as Azure OpenAI and its token endpoint, Azurite as the registry."""
 
 from __future__ import annotations
 
-import pytest
+import time
 
-from local.simulator import Fault
+import pytest
+import requests
+
+from local.host import LocalHost
+from local.simulator import Fault, Simulator
 from tests.helpers import api, seed_definition
 
 pytestmark = pytest.mark.integration
@@ -108,3 +112,25 @@ def test_unknown_deployment_is_404(host):
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "DeploymentNotFound"
     assert response.json()["run_id"] == "gpt-5-nope#sync#Failed"
+
+
+def test_a_background_run_followed_through_its_status_link_until_it_completes(
+    host: LocalHost, sim: Simulator
+) -> None:
+    sim.response_step_s = 0.2
+    started = api(host, "POST", "chat/gpt-4o", json={"user_prompt": "Hi", "background": True})
+    assert started.status_code == 202, started.text
+    url, run_id = started.json()["statusQueryUrl"], started.json()["run_id"]
+    assert run_id.startswith("resp_")
+    seen = []
+    for _ in range(200):
+        polled = requests.get(url, timeout=30)  # anonymous: the signed link is enough
+        seen.append(polled.status_code)
+        if polled.status_code != 202:
+            break
+        url = polled.json()["statusQueryUrl"]
+        time.sleep(0.05)
+    assert seen[-1] == 200 and set(seen[:-1]) <= {202}, seen
+    done = polled.json()
+    assert (done["run_id"], done["status"], done["finish_reason"]) == (run_id, "Success", "stop")
+    assert done["response"] and done["api"] == "v1"

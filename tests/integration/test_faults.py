@@ -81,6 +81,19 @@ def _poll(host: LocalHost, sim: Simulator) -> requests.Response:
     return api(host, "GET", f"status/{batch['id']}", key=None, params=signature)
 
 
+def _started_response(host: LocalHost, sim: Simulator) -> None:
+    sim.response_step_s = 60.0  # stays queued: a successful poll answers 202
+    reply = api(host, "POST", "chat/gpt-4o", json={"user_prompt": "Hello", "background": True})
+    assert reply.status_code == 202, reply.text
+
+
+def _poll_response(host: LocalHost, sim: Simulator) -> requests.Response:
+    (response,) = sim.responses()
+    signature = sign_link(response["id"], "gpt-4o")
+    query = {"deployment": "gpt-4o"} | signature
+    return api(host, "GET", f"status/{response['id']}", key=None, params=query)
+
+
 OPERATIONS = [
     Operation(
         "chat",
@@ -102,6 +115,23 @@ OPERATIONS = [
         "batch submit", "POST", r"^/openai/batches$", 202, _submit, lambda host, sim: _upload(sim)
     ),
     Operation("batch poll", "GET", r"^/openai/batches/batch_", 202, _poll, _submitted_batch),
+    Operation(
+        "responses create",
+        "POST",
+        r"^/openai/v1/responses$",
+        202,
+        lambda host, sim: api(
+            host, "POST", "chat/gpt-4o", json={"user_prompt": "Hello", "background": True}
+        ),
+    ),
+    Operation(
+        "responses poll",
+        "GET",
+        r"^/openai/v1/responses/resp_",
+        202,
+        _poll_response,
+        _started_response,
+    ),
     Operation(
         "discovery",
         "GET",

@@ -110,6 +110,16 @@ def test_no_secret_or_content_in_any_log_record_and_failures_carry_their_ids(
     run("POST", "chat/no-such-deployment", json=chat)
     run("POST", "chat/a%3Fb", json=chat)
 
+    # a background chat run, and its polls: running, then completed
+    sim.response_step_s = 60.0
+    started = run("POST", "chat/gpt-4o", json={"user_prompt": PROMPT, "background": True})
+    run("GET", f"status/{started['run_id']}", None, params=link_params(started["statusQueryUrl"]))
+    sim.set_response_status(started["run_id"], "completed")
+    done = run(
+        "GET", f"status/{started['run_id']}", None, params=link_params(started["statusQueryUrl"])
+    )
+    assert done["status"] == "Success" and done["response"]
+
     # embedding: success, failure
     vector = run("POST", "embeddings/text-embedding-3-small", json={"input": EMBED_INPUT})
     run("POST", "embeddings/gpt-4o", json={"input": EMBED_INPUT})
@@ -145,6 +155,7 @@ def test_no_secret_or_content_in_any_log_record_and_failures_carry_their_ids(
         "api-key-mode prompt": API_KEY_PROMPT,
         "embedding input": EMBED_INPUT,
         "completion": completion,
+        "background completion": done["response"],
         "embedding values": repr(vector["embedding"][0]),
         "function key": FUNCTION_KEY,
         "master key": MASTER_KEY,

@@ -75,7 +75,36 @@ def test_properties_are_exactly_the_design_schema():
         "ProvisioningState": "Succeeded",
         "MonitorUrl": MONITOR,
         "Parameters": json.dumps(PARAMETERS["Azure OpenAI Chat Completion"]),
+        "ModelProfile": json.dumps(
+            {
+                "api": "classic",
+                "token_parameter": "max_tokens",
+                "sampling": True,
+                "reasoning": False,
+                "efforts": [],
+                "background": False,
+                "kind": "chat",
+            }
+        ),
     }
+
+
+def test_capabilities_are_recorded_as_read_and_refine_the_profile():
+    deployment = arm("coder", "gpt-5-codex")
+    deployment.properties.capabilities = {"responses": "true", "maxOutputToken": "128000"}
+    (chat, _batch), _ = classify([deployment], MONITOR)
+    written = chat.owned_properties()
+    assert json.loads(written["Capabilities"]) == {"responses": "true", "maxOutputToken": "128000"}
+    profile = json.loads(written["ModelProfile"])
+    assert (profile["api"], profile["token_parameter"], profile["sampling"]) == (
+        "responses",
+        "max_output_tokens",
+        False,
+    )
+    image = arm("art", "dall-e-3")
+    image.properties.capabilities = {"imageGenerations": "true"}
+    (art_chat, _), _ = classify([image], MONITOR)
+    assert json.loads(art_chat.owned_properties()["ModelProfile"])["api"] == "none"
 
 
 def test_legacy_scale_settings_and_missing_version_are_tolerated():

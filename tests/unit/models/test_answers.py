@@ -23,6 +23,8 @@ ERROR_CLASSES = _concrete(errors.AppError)
 def _raise(cls: type[errors.AppError]) -> errors.AppError:
     if issubclass(cls, errors.BatchEnded):
         return cls("ended", [{"code": "x", "message": "y"}])
+    if issubclass(cls, errors.ResponseEnded):
+        return cls("ended", {"code": "server_error", "message": "boom"})
     if cls is errors.JobNotRegistered:
         return cls("not registered", hint="run discovery")
     if issubclass(cls, errors.UpstreamError):

@@ -13,6 +13,7 @@ from shared import constants as c
 from shared import errors
 from shared.discovery.classify import PARAMETERS, classify
 from shared.errors import InvalidJobDefinition
+from shared.families import profile_for_model
 from shared.models.answers import BatchOutputs, ChatOutputs, EmbeddingOutputs
 from shared.models.azure import ArmDeployment
 from shared.registry.entity import (
@@ -40,6 +41,8 @@ STORED = {
     "SkuName": "GlobalStandard",
     "SkuCapacity": 50,
     "ProvisioningState": "Succeeded",
+    "Capabilities": json.dumps({"chatCompletion": "true", "maxOutputToken": "16384"}),
+    "ModelProfile": json.dumps(profile_for_model("gpt-4o").as_dict()),
     "MonitorUrl": "https://portal.example/x",
     "Parameters": json.dumps(PARAMETERS[c.JOB_TYPE_CHAT]),
     "Attributes": json.dumps({c.ATTR_MAX_TOKENS: "64"}),
@@ -80,6 +83,7 @@ def test_what_discovery_writes_is_what_the_reader_and_the_view_read_back():
             "properties": {
                 "model": {"name": "gpt-4o", "version": "2024-11-20", "format": "OpenAI"},
                 "provisioningState": "Succeeded",
+                "capabilities": {"chatCompletion": "true", "maxOutputToken": "16384"},
             },
         }
     )

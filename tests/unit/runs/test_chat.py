@@ -4,7 +4,7 @@ import json
 
 from shared.models.requests import ChatRunRequest
 from shared.registry.entity import ChatAttributes, JobDefinition
-from shared.runs.chat import chat_request_body
+from shared.runs.chat_plan import chat_request_body
 
 
 def _definition(attributes):
