@@ -878,17 +878,18 @@ _SYNC_ID = re.compile(r"(?P<name>.*)#sync#(?P<outcome>Success|Failed)", re.DOTAL
 
 def expect_status(run_id: str, deployment: str | None, signed: bool = False) -> Expected:
     """docs/contract.md: `{deployment}#sync#Success|Failed` is decoded locally; `batch_…` is
-    polled (`?deployment=` validated like a route parameter) through this app's signed link for
-    that run and deployment, else refused 401 InvalidStatusLink with no call to Azure; anything
-    else is 400 InvalidRunId."""
+    polled through this app's signed link for that run and deployment, else refused 401
+    InvalidStatusLink with no call to Azure; anything else is 400 InvalidRunId. `?deployment=`
+    is validated like a route parameter, whatever the run id."""
     invalid_run_id = refuse(400, "InvalidRunId", None)
     sync = _SYNC_ID.fullmatch(run_id)
-    if sync is not None and valid_name(sync["name"]):
-        return goes_ahead(lambda answer, sim: check_decoded(run_id, sync["name"], answer, sim))
-    if sync is not None and sync["name"] in {".", ".."}:
+    if sync is not None and (valid_name(sync["name"]) or sync["name"] in {".", ".."}):
+        name = sync["name"]
+        decoded = goes_ahead(lambda answer, sim: check_decoded(run_id, name, answer, sim))
+        if deployment is not None and not valid_name(deployment):
+            decoded = refuse(400, "InvalidDeploymentName", None)
         # '.' and '..' are no deployment names (the runs refuse them): decoded, or refused
-        decoded = goes_ahead(lambda answer, sim: check_decoded(run_id, sync["name"], answer, sim))
-        return decoded | invalid_run_id
+        return decoded if valid_name(name) else decoded | invalid_run_id
     if not run_id.startswith("batch_"):
         return invalid_run_id
     tail = run_id.removeprefix("batch_")

@@ -22,10 +22,11 @@ def poll_run(
     origin: str,
     services: Callable[[], Services],
 ) -> Outcome:
-    """`deployment`, `expires` and `sig` are what our own statusQueryUrl carries."""
+    """`deployment`, `expires` and `sig` are what our own statusQueryUrl carries. A malformed
+    `deployment` is refused whatever the run id, like a malformed route parameter."""
     run = parse_run_id(run_id)
+    named = None if deployment is None else validate_deployment_name(deployment)
     if isinstance(run, BatchRun):
-        named = None if deployment is None else validate_deployment_name(deployment)
         return poll_batch(run.batch_id, named, link, origin, services)
     answer = SyncStatusAnswer(run_id=run.run_id, status=run.outcome, deployment=run.deployment)
     if run.outcome == "Success":
