@@ -935,22 +935,17 @@ def check_poll(run_id: str, deployment: str | None, answer: Answer, sim: Simulat
 
 
 def expect_jobs(job_type: str | None, include_retired: str | None) -> Expected:
-    """README: `?job_type=<exact job type name>`; `?include_retired=true`."""
+    """docs/contract.md: `?job_type=<exact job type name>`; `?include_retired=true` or `false`
+    exactly; any other value of either is 400 InvalidRequest."""
     listing = goes_ahead(lambda answer, sim: check_jobs(job_type, include_retired, answer, sim))
-    flag_named = refuse(400, "InvalidRequest", None, fields=frozenset({"include_retired"}))
-    if include_retired in {None, "true", "false"}:
-        flag = "valid"
-    elif include_retired is not None and include_retired.lower() in {"true", "false", ""}:
-        flag = "unknown"  # 'TRUE', or blank: the contract does not say
-    else:
-        flag = "invalid"
+    flag_valid = include_retired in {None, "true", "false"}
     if job_type is not None and job_type not in JOB_TYPES:
         # one field named at least: the contract does not say whether both
-        both = {"job_type", "include_retired"} if flag != "valid" else {"job_type"}
+        both = {"job_type"} if flag_valid else {"job_type", "include_retired"}
         return refuse(400, "InvalidRequest", None, may_name=frozenset(both))
-    if flag == "invalid":
-        return flag_named
-    return listing | flag_named if flag == "unknown" else listing
+    if not flag_valid:
+        return refuse(400, "InvalidRequest", None, fields=frozenset({"include_retired"}))
+    return listing
 
 
 def no_azure(sim: Simulator) -> None:
@@ -964,7 +959,7 @@ def check_jobs(
     body = answer.body
     assert answer.status == 200 and set(body) == {"count", "jobs"}, body
     assert body["count"] == len(body["jobs"])
-    with_retired = (include_retired or "").lower() == "true"  # 'TRUE' too, when it lists
+    with_retired = include_retired == "true"
     expected = sorted(
         (external_id, kind, retired)
         for external_id, (kind, retired) in DISCOVERED.items()
