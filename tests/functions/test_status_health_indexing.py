@@ -138,6 +138,7 @@ def test_the_host_indexes_the_expected_functions_routes_and_auth_levels():
         "jobs_list": ("jobs", ["GET"], func.AuthLevel.ADMIN),
         "health": ("health", ["GET"], func.AuthLevel.ANONYMOUS),
         "health_details": ("health/details", ["GET"], func.AuthLevel.FUNCTION),
+        "openapi_document": ("openapi.json", ["GET"], func.AuthLevel.ANONYMOUS),
     }
     timer = json.loads(functions["discovery_sync"].get_function_json())["bindings"]
     assert timer == [
@@ -162,4 +163,4 @@ def test_importing_function_app_with_no_settings_at_all_succeeds():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "9"
+    assert result.stdout.strip() == "10"

@@ -554,6 +554,7 @@ def test_serves_every_route_the_app_declares() -> None:
         "jobs",
         "health",
         "health/details",
+        "openapi.json",
     }
 
 
