@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install lock run test lint typecheck doctor pytest bench bench-discovery bench-load bench-parsing clean
+.PHONY: install lock run test lint typecheck doctor pytest openapi bench bench-discovery bench-load bench-parsing clean
 
 install: $(PY_STAMP) $(NPM_STAMP)
 
@@ -52,6 +52,11 @@ doctor: $(PY_STAMP)
 
 pytest: install
 	$(BIN)/python -m pytest
+
+## openapi: write docs/openapi.json, the HTTP contract as OpenAPI 3.1, generated from the code
+## (shared/openapi); a test fails when the committed file differs from what the code generates
+openapi: $(PY_STAMP)
+	$(BIN)/python -m shared.openapi docs/openapi.json
 
 ## bench: every benchmark: our chat run against a bare requests POST and the openai SDK
 ## (simulator, zero latency), then the discovery sync (see bench-discovery), then the load

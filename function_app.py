@@ -127,3 +127,15 @@ def health_details(req: func.HttpRequest) -> func.HttpResponse:
         )
 
     return handle("health_details", call)
+
+
+# Anonymous, like health: API Management imports the contract from the running app. The document
+# is generated from the code and names no setting (shared/openapi).
+@app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
+    def call() -> Outcome:
+        from shared.openapi import served
+
+        return served()
+
+    return handle("openapi_document", call)

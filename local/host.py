@@ -334,6 +334,13 @@ class _Handler(KeepAliveHandler):
 
     do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
 
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        # Any other method (TRACE, QUERY, ...) is routed too, as the Functions host routes it:
+        # one that no function declares is its 404, not http.server's 501 error page.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: Any) -> None:
         # The default access log prints the request line, whose query string may hold a key.
         pass

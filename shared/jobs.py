@@ -22,7 +22,7 @@ def list_jobs(
         problems.append(
             ("job_type must be one of: " + ", ".join(PARAMETERS), "job_type", "unknown job type")
         )
-    flag = (include_retired or "false").lower()
+    flag = "false" if include_retired is None else include_retired
     if flag not in {"true", "false"}:
         problems.append(
             ("include_retired must be true or false.", "include_retired", "not true or false")

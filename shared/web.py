@@ -17,17 +17,20 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import azure.functions as func
 
 from shared.errors import AppError, InternalError, http_status
 
-if TYPE_CHECKING:
-    from shared.models.answers import Answer
-
 logger = logging.getLogger(__name__)
+
+
+class Body(Protocol):
+    """An answer body: one of `shared.models.answers`, or the OpenAPI document."""
+
+    def to_json(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class Outcome:
     """A use-case's answer: HTTP status, body, extra headers."""
 
     status: int
-    body: Answer
+    body: Body
     headers: dict[str, str] = field(default_factory=dict)
 
 

@@ -878,17 +878,18 @@ _SYNC_ID = re.compile(r"(?P<name>.*)#sync#(?P<outcome>Success|Failed)", re.DOTAL
 
 def expect_status(run_id: str, deployment: str | None, signed: bool = False) -> Expected:
     """docs/contract.md: `{deployment}#sync#Success|Failed` is decoded locally; `batch_…` is
-    polled (`?deployment=` validated like a route parameter) through this app's signed link for
-    that run and deployment, else refused 401 InvalidStatusLink with no call to Azure; anything
-    else is 400 InvalidRunId."""
+    polled through this app's signed link for that run and deployment, else refused 401
+    InvalidStatusLink with no call to Azure; anything else is 400 InvalidRunId. `?deployment=`
+    is validated like a route parameter, whatever the run id."""
     invalid_run_id = refuse(400, "InvalidRunId", None)
     sync = _SYNC_ID.fullmatch(run_id)
-    if sync is not None and valid_name(sync["name"]):
-        return goes_ahead(lambda answer, sim: check_decoded(run_id, sync["name"], answer, sim))
-    if sync is not None and sync["name"] in {".", ".."}:
+    if sync is not None and (valid_name(sync["name"]) or sync["name"] in {".", ".."}):
+        name = sync["name"]
+        decoded = goes_ahead(lambda answer, sim: check_decoded(run_id, name, answer, sim))
+        if deployment is not None and not valid_name(deployment):
+            decoded = refuse(400, "InvalidDeploymentName", None)
         # '.' and '..' are no deployment names (the runs refuse them): decoded, or refused
-        decoded = goes_ahead(lambda answer, sim: check_decoded(run_id, sync["name"], answer, sim))
-        return decoded | invalid_run_id
+        return decoded if valid_name(name) else decoded | invalid_run_id
     if not run_id.startswith("batch_"):
         return invalid_run_id
     tail = run_id.removeprefix("batch_")
@@ -934,22 +935,17 @@ def check_poll(run_id: str, deployment: str | None, answer: Answer, sim: Simulat
 
 
 def expect_jobs(job_type: str | None, include_retired: str | None) -> Expected:
-    """README: `?job_type=<exact job type name>`; `?include_retired=true`."""
+    """docs/contract.md: `?job_type=<exact job type name>`; `?include_retired=true` or `false`
+    exactly; any other value of either is 400 InvalidRequest."""
     listing = goes_ahead(lambda answer, sim: check_jobs(job_type, include_retired, answer, sim))
-    flag_named = refuse(400, "InvalidRequest", None, fields=frozenset({"include_retired"}))
-    if include_retired in {None, "true", "false"}:
-        flag = "valid"
-    elif include_retired is not None and include_retired.lower() in {"true", "false", ""}:
-        flag = "unknown"  # 'TRUE', or blank: the contract does not say
-    else:
-        flag = "invalid"
+    flag_valid = include_retired in {None, "true", "false"}
     if job_type is not None and job_type not in JOB_TYPES:
         # one field named at least: the contract does not say whether both
-        both = {"job_type", "include_retired"} if flag != "valid" else {"job_type"}
+        both = {"job_type"} if flag_valid else {"job_type", "include_retired"}
         return refuse(400, "InvalidRequest", None, may_name=frozenset(both))
-    if flag == "invalid":
-        return flag_named
-    return listing | flag_named if flag == "unknown" else listing
+    if not flag_valid:
+        return refuse(400, "InvalidRequest", None, fields=frozenset({"include_retired"}))
+    return listing
 
 
 def no_azure(sim: Simulator) -> None:
@@ -963,7 +959,7 @@ def check_jobs(
     body = answer.body
     assert answer.status == 200 and set(body) == {"count", "jobs"}, body
     assert body["count"] == len(body["jobs"])
-    with_retired = (include_retired or "").lower() == "true"  # 'TRUE' too, when it lists
+    with_retired = include_retired == "true"
     expected = sorted(
         (external_id, kind, retired)
         for external_id, (kind, retired) in DISCOVERED.items()

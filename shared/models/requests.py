@@ -32,8 +32,8 @@ def blank_to_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-MaxTokens = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=c.MAX_TOKENS_CEILING)]
-Temperature = Annotated[float, BeforeValidator(_no_bool), Field(ge=0, le=2, allow_inf_nan=False)]
+MaxTokens = Annotated[int, Field(ge=1, le=c.MAX_TOKENS_CEILING), BeforeValidator(_no_bool)]
+Temperature = Annotated[float, Field(ge=0, le=2, allow_inf_nan=False), BeforeValidator(_no_bool)]
 OptionalText = Annotated[str | None, BeforeValidator(blank_to_none)]
 # A reasoning effort as Azure spells them (docs/contract.md); which ones a model takes is the
 # model profile's business (`shared.families`).

@@ -24,12 +24,13 @@ def poll_run(
     origin: str,
     services: Callable[[], Services],
 ) -> Outcome:
-    """`deployment`, `expires` and `sig` are what our own statusQueryUrl carries."""
+    """`deployment`, `expires` and `sig` are what our own statusQueryUrl carries. A malformed
+    `deployment` is refused whatever the run id, like a malformed route parameter."""
     run = parse_run_id(run_id)
-    if isinstance(run, BatchRun | ResponseRun):
-        named = None if deployment is None else validate_deployment_name(deployment)
-        if isinstance(run, ResponseRun):
-            return poll_response(run.response_id, named, link, origin, services)
+    named = None if deployment is None else validate_deployment_name(deployment)
+    if isinstance(run, ResponseRun):
+        return poll_response(run.response_id, named, link, origin, services)
+    if isinstance(run, BatchRun):
         return poll_batch(run.batch_id, named, link, origin, services)
     answer = SyncStatusAnswer(run_id=run.run_id, status=run.outcome, deployment=run.deployment)
     if run.outcome == "Success":

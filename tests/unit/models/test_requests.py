@@ -63,6 +63,16 @@ def test_numeric_strings_are_accepted():
     assert (params.max_tokens, params.temperature) == (256, 0.5)
 
 
+def test_the_bounds_of_max_tokens_and_temperature_are_in_the_json_schema():
+    # schemathesis sent `temperature: -6.4e16` as valid data: the bounds came out as `ge`/`le`,
+    # which are no JSON Schema keywords (pydantic's spelling when a BeforeValidator precedes
+    # them), so the schema bounded nothing
+    properties = ChatRunRequest.model_json_schema()["properties"]
+    max_tokens, temperature = properties["max_tokens"]["anyOf"][0], properties["temperature"]
+    assert max_tokens == {"type": "integer", "minimum": 1, "maximum": 1_000_000}
+    assert temperature["anyOf"][0] == {"type": "number", "minimum": 0, "maximum": 2}
+
+
 def test_empty_system_prompt_counts_as_absent():
     assert ChatRunRequest.parse({"user_prompt": "hi", "system_prompt": "  "}).system_prompt is None
 
