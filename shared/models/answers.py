@@ -24,7 +24,9 @@ SERVICE = "polysync-azure-openai-functions"
 class Answer(BaseModel):
     """A JSON answer body."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # defer_build: a model builds its validator on first use, so a cold start pays only for the
+    # answers its first call makes (docs/design.md §11)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
     OMIT_IF_NONE: ClassVar[frozenset[str]] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
@@ -37,7 +39,7 @@ class ErrorObject(BaseModel):
     (field `details`, Azure's `upstream_code`, a `hint`, Azure's content-filter results or a
     batch's `errors`)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     code: str
     message: str

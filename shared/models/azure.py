@@ -14,7 +14,7 @@ from shared import constants as c
 
 
 class _Upstream(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
 
 
 class ChatMessage(_Upstream):

@@ -162,7 +162,7 @@ CompletionWindow = Annotated[
 class RunRequest(BaseModel):
     """The flat JSON parameters of a run; unknown fields are ignored (docs/design.md §3)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> Self:

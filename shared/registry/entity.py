@@ -51,7 +51,9 @@ class JobEntity(BaseModel):
     `Parameters` and `Attributes` are stored as JSON text; they are kept here as that text and
     decoded by `view()` and `definition()`."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", arbitrary_types_allowed=True)
+    model_config = ConfigDict(
+        populate_by_name=True, extra="ignore", arbitrary_types_allowed=True, defer_build=True
+    )
 
     external_id: str = Field(alias="RowKey")
     job_type: Any = _owned("JobType")
