@@ -10,7 +10,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 .PHONY: install lock run test lint typecheck doctor pytest checkov bench bench-discovery bench-load \
-	bench-parsing clean
+	bench-parsing bench-concurrency clean
 
 install: $(PY_STAMP) $(NPM_STAMP)
 
@@ -75,12 +75,13 @@ checkov: $(CHECKOV_STAMP)
 
 ## bench: every benchmark: our chat run against a bare requests POST and the openai SDK
 ## (simulator, zero latency), then the discovery sync (see bench-discovery), then the load
-## (see bench-load), then parsing (see bench-parsing)
+## (see bench-load), then parsing (see bench-parsing), then concurrency (see bench-concurrency)
 bench: install
 	$(BIN)/python -m bench.chat
 	$(BIN)/python -m bench.discovery
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.parsing
+	$(BIN)/python -m bench.concurrency
 
 ## bench-discovery: discovery of 1,000 deployments (10 ARM pages) into Azurite: first sync,
 ## unchanged re-sync, 10 changed; time, ARM and storage requests by kind, PASS/FAIL
@@ -98,6 +99,12 @@ bench-load: install
 bench-parsing: install
 	$(BIN)/python -m bench.parsing
 
+## bench-concurrency: 16, 32 and 64 runs in flight at once (one thread each, as Flex sends an
+## instance perInstanceConcurrency runs) with the simulator's latency at 2 s and 30 s, each a
+## bench-load --duration-s in a fresh process: runs/s against threads / latency, and memory per
+## concurrent run, PASS/FAIL (about 6 minutes)
+bench-concurrency: install
+	$(BIN)/python -m bench.concurrency
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .azurite .mypy_cache .ruff_cache .pytest_cache .hypothesis
