@@ -58,9 +58,10 @@ param statusLinkSecret string
 @description('Largest request body, bytes: the app\'s MAX_REQUEST_BYTES and the host\'s FUNCTIONS_REQUEST_BODY_SIZE_LIMIT.')
 param maxRequestBytes int = 8388608
 
-// bench/concurrency.py (docs/operations.md#concurrency): a synchronous run holds one worker
-// thread for its whole call to Azure OpenAI, so an instance serves as many runs at once as it
-// has threads; both numbers are this one.
+// A synchronous run holds one worker thread for its whole call to Azure OpenAI, so an instance
+// serves as many runs at once as it has threads: both numbers are this one. 32 from `make
+// bench-concurrency` (docs/operations.md#concurrency): throughput is threads / latency, a run in
+// flight costs about 0.26 MiB; 32 worst-case 8 MiB bodies read at once would fill 2048 MB.
 @minValue(1)
 @maxValue(1000)
 @description('HTTP runs one instance serves at once: Flex perInstanceConcurrency and PYTHON_THREADPOOL_THREAD_COUNT.')

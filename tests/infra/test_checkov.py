@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import ROOT
+from tests.test_dependencies import parse_lock, ranges, unadmitted_pins
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 SCAN = ["-d", "infra", "--framework", "bicep", "--compact", "--skip-download", "-o", "json"]
@@ -56,6 +57,22 @@ def test_a_failed_check_a_parsing_error_or_a_bare_skip_is_a_problem() -> None:
         "cannot parse /b.bicep",
         "CKV_1 skipped for r without a reason",
     ]
+
+
+def test_the_checkov_lock_is_pinned_and_hashed() -> None:
+    pins, lock_problems = parse_lock((ROOT / "requirements-checkov.txt").read_text())
+    assert lock_problems == []
+    wanted = ranges((ROOT / "requirements-checkov.in").read_text())
+    assert [r.name for r in wanted] == ["checkov"]
+    assert (
+        unadmitted_pins(
+            (ROOT / "requirements-checkov.in").read_text(),
+            (ROOT / "requirements-checkov.txt").read_text(),
+        )
+        == []
+    )
+    assert "make lock" in (ROOT / "requirements-checkov.txt").read_text()
+    assert pins
 
 
 def test_checkov_finds_nothing_in_infra() -> None:
