@@ -5,8 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+# checkov has a venv and a lock of its own: it pins packaging<24, which pytest refuses.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: install lock run test lint typecheck doctor pytest openapi bench bench-discovery bench-load bench-parsing clean
+.PHONY: install lock run test lint typecheck doctor pytest openapi checkov bench bench-discovery \
+	bench-load bench-parsing bench-concurrency clean
 
 install: $(PY_STAMP) $(NPM_STAMP)
 
@@ -19,13 +23,23 @@ $(PY_STAMP): requirements.txt requirements-dev.txt
 	touch $@
 
 ## lock: compile requirements.in into requirements.txt (the runtime lock Azure installs), then
-## requirements-dev.in into requirements-dev.txt, both pinned and hashed (pip-tools, Python 3.11).
+## requirements-dev.in into requirements-dev.txt, and requirements-checkov.in into
+## requirements-checkov.txt, all pinned and hashed (pip-tools, Python 3.11).
 ## Pins that still fit are kept; LOCK_ARGS=--upgrade (or --upgrade-package NAME) moves them.
 PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
 	--strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 lock: $(PY_STAMP)
 	$(PIP_COMPILE) --output-file requirements.txt requirements.in
 	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
+	$(PIP_COMPILE) --output-file requirements-checkov.txt requirements-checkov.in
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+		|| { echo "Python 3.11 is needed (found $$($(PYTHON) --version)); set PYTHON=" >&2; exit 1; }
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements-checkov.txt
+	touch $@
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -50,7 +64,8 @@ doctor: $(PY_STAMP)
 	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/azure-functions-doctor doctor --path . --profile full --summary-json $(VENV)/doctor.json
 	$(BIN)/python -c "import json,sys; s=json.load(open('$(VENV)/doctor.json')); print('doctor:', s); sys.exit(1 if s.get('failed') else 0)"
 
-pytest: install
+## pytest: every test; tests/infra runs checkov from .venv-checkov, created here first
+pytest: install $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest
 
 ## openapi: write docs/openapi.json, the HTTP contract as OpenAPI 3.1, generated from the code
@@ -58,14 +73,20 @@ pytest: install
 openapi: $(PY_STAMP)
 	$(BIN)/python -m shared.openapi docs/openapi.json
 
+## checkov: scan infra/ as tests/infra does, printing checkov's own report (0 failed checks;
+## each skip is an inline `// checkov:skip=ID:reason`); --skip-download keeps it offline
+checkov: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov -d infra --framework bicep --compact --quiet --skip-download
+
 ## bench: every benchmark: our chat run against a bare requests POST and the openai SDK
 ## (simulator, zero latency), then the discovery sync (see bench-discovery), then the load
-## (see bench-load), then parsing (see bench-parsing)
+## (see bench-load), then parsing (see bench-parsing), then concurrency (see bench-concurrency)
 bench: install
 	$(BIN)/python -m bench.chat
 	$(BIN)/python -m bench.discovery
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.parsing
+	$(BIN)/python -m bench.concurrency
 
 ## bench-discovery: discovery of 1,000 deployments (10 ARM pages) into Azurite: first sync,
 ## unchanged re-sync, 10 changed; time, ARM and storage requests by kind, PASS/FAIL
@@ -83,5 +104,12 @@ bench-load: install
 bench-parsing: install
 	$(BIN)/python -m bench.parsing
 
+## bench-concurrency: 16, 32 and 64 runs in flight at once (one thread each, as Flex sends an
+## instance perInstanceConcurrency runs) with the simulator's latency at 2 s and 30 s, each a
+## bench-load --duration-s in a fresh process: runs/s against threads / latency, and memory per
+## concurrent run, PASS/FAIL (about 6 minutes)
+bench-concurrency: install
+	$(BIN)/python -m bench.concurrency
+
 clean:
-	rm -rf $(VENV) node_modules .azurite .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .azurite .mypy_cache .ruff_cache .pytest_cache .hypothesis

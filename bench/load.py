@@ -16,6 +16,16 @@ urllib3 "Connection pool is full" warnings, and this process's RSS after the rou
 so its RSS is the app's plus a constant share for the other two; the simulator's record of the
 round's requests is cleared after each round so it does not grow. Peak RSS is `ru_maxrss`.
 
+With `--duration-s D` a round lasts D seconds instead of `--runs` runs: each of the `--clients`
+callers sends runs back to back and starts none after D (so `--clients` runs are in flight all
+round long, as in a Flex Consumption instance whose thread pool and per-instance concurrency are
+`--clients`); a few sequential runs (without latency) warm the app up first, and the round
+reports the RSS sampled while the runs are in flight against the idle RSS after the warm-up: the
+memory one concurrent run costs (an upper bound: the process also holds each run's caller thread
+and the simulator's thread that answers it). `--rounds` may then be 1. `make bench-concurrency`
+(bench/concurrency.py) runs it at 16, 32 and 64 callers with the simulator's latency at 2 s and
+30 s.
+
 Nothing is asserted about time: the program prints numbers (and writes them with `--json PATH`)
 and PASS/FAIL for every run answered, one token request, one upstream call per run, no pool
 warnings, connections to the simulator bounded, and RSS flat from round 2 to the last round
@@ -66,6 +76,7 @@ RUN_ID = f"{DEPLOYMENT}#sync#Success"
 FUNCTION_KEY = "bench-function-key"
 MASTER_KEY = "bench-master-key"
 TIMEOUT_S = 60.0
+WARMUP_RUNS = 3  # sequential runs before a --duration-s round: the app's lazy imports, the token
 MIB = 1024 * 1024
 POOL_FULL = "Connection pool is full, discarding connection"
 NEW_CONNECTION = "Starting new HTTP connection"
@@ -126,6 +137,13 @@ def current_rss_bytes() -> int:
     return resident_pages * os.sysconf("SC_PAGE_SIZE")
 
 
+def cpu_seconds() -> float:
+    """User and system CPU time of this process (every thread: the app's, the callers', the
+    simulator's)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
@@ -167,6 +185,8 @@ class Round:
     rss_mib: float
     peak_rss_mib: float
     failures: list[str]
+    in_flight_rss_mib: float = 0.0  # the highest RSS sampled while the round's runs ran
+    cpu_ms_per_run: float = 0.0  # this process's CPU time over the round, per run
 
 
 def send_runs(
@@ -211,6 +231,63 @@ def send_runs(
             own.close()
 
 
+def send_for(url: str, clients: int, duration_s: float, key: str = FUNCTION_KEY) -> list[Answer]:
+    """`clients` callers, each with its own Session, sending runs back to back until
+    `duration_s` has passed (a run under way then completes); every answer."""
+    deadline = time.monotonic() + duration_s
+    answers: list[Answer] = []
+    answers_lock = threading.Lock()
+
+    def caller(index: int) -> None:
+        with requests.Session() as own:
+            own.headers["x-functions-key"] = key
+            sent = 0
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                body = {"user_prompt": f"Load run {index}.{sent}"}
+                response = own.post(url, json=body, timeout=TIMEOUT_S + duration_s)
+                try:
+                    answer = response.json()
+                except ValueError:
+                    answer = {"text": response.text[:200]}
+                seconds = time.perf_counter() - started
+                with answers_lock:
+                    answers.append(
+                        Answer(
+                            response.status_code,
+                            answer if isinstance(answer, dict) else {},
+                            seconds,
+                        )
+                    )
+                sent += 1
+
+    with ThreadPoolExecutor(max_workers=clients, thread_name_prefix="caller") as pool:
+        list(pool.map(caller, range(clients)))
+    return answers
+
+
+class RssSampler:
+    """The highest RSS of this process, sampled every `interval_s` while in the `with` block."""
+
+    def __init__(self, interval_s: float = 0.2) -> None:
+        self.interval_s = interval_s
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="rss-sampler", daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.peak = max(self.peak, current_rss_bytes())
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def run_round(
     index: int,
     url: str,
@@ -220,10 +297,19 @@ def run_round(
     *,
     runs: int,
     clients: int,
+    duration_s: float = 0.0,
 ) -> Round:
     sim.clear()
     urllib3_events.take()
-    answers, wall_s = send_runs(url, runs, clients)
+    cpu_before = cpu_seconds()
+    with RssSampler() as rss:
+        if duration_s:
+            started = time.perf_counter()
+            answers = send_for(url, clients, duration_s)
+            wall_s, runs = time.perf_counter() - started, len(answers)
+        else:
+            answers, wall_s = send_runs(url, runs, clients)
+    cpu_s = cpu_seconds() - cpu_before
     events = urllib3_events.take()
     token_requests = len(sim.token_requests())
     data_plane = len(sim.requests())
@@ -251,6 +337,8 @@ def run_round(
         rss_mib=current_rss_bytes() / MIB,
         peak_rss_mib=peak_rss_bytes() / MIB,
         failures=[f"HTTP {a.status}: {json.dumps(a.body)[:200]}" for a in answers if not a.ok][:3],
+        in_flight_rss_mib=rss.peak / MIB,
+        cpu_ms_per_run=cpu_s * 1000 / max(runs, 1),
     )
 
 
@@ -261,13 +349,24 @@ def run_round(
 
 
 def render(report: dict[str, Any], rounds: list[Round], checks: list[tuple[str, bool]]) -> str:
+    size = f"{report['duration_s']:g} s" if report["duration_s"] else f"{report['runs']} runs"
     lines = [
-        f"Chat runs under load: {report['rounds']} rounds of {report['runs']} runs from "
+        f"Chat runs under load: {report['rounds']} rounds of {size} from "
         f"{report['clients']} concurrent callers through the local host (function keys "
         f"enforced), simulator latency {report['latency_s']} s, registry {report['registry']}; "
         f"nproc {report['nproc']}, Python {report['python']}",
         "",
         f"RSS before round 1 (stack up, app not yet configured): {report['rss_start_mib']:.1f} MiB",
+        *(
+            [
+                f"Idle RSS after {WARMUP_RUNS} sequential warm-up runs: "
+                f"{report['idle_rss_mib']:.1f} MiB; while {report['clients']} runs were in flight: "
+                f"{report['in_flight_rss_mib']:.1f} MiB, so {report['mib_per_concurrent_run']:.2f} "
+                "MiB per concurrent run (an upper bound: with the caller's and simulator's threads)"
+            ]
+            if report["duration_s"]
+            else []
+        ),
         "",
         f"{'round':>5}{'ok':>6}{'wall s':>8}{'runs/s':>8}{'p50 ms':>8}{'p95 ms':>8}"
         f"{'max ms':>8}{'token':>7}{'upstr':>7}{'reg rd':>7}{'pool!':>7}{'RSS MiB':>9}"
@@ -297,8 +396,12 @@ def render(report: dict[str, Any], rounds: list[Round], checks: list[tuple[str, 
         lines += ["", "Failed runs (first few per round):"] + [f"  {f}" for f in failures]
     lines += [
         "",
-        f"Peak RSS (ru_maxrss): {report['peak_rss_mib']:.1f} MiB; RSS growth from round 2 to "
-        f"round {len(rounds)}: {report['rss_growth_mib']:+.2f} MiB",
+        f"Peak RSS (ru_maxrss): {report['peak_rss_mib']:.1f} MiB"
+        + (
+            f"; RSS growth from round 2 to round {len(rounds)}: {report['rss_growth_mib']:+.2f} MiB"
+            if len(rounds) >= 3
+            else ""
+        ),
         "",
         "Checks:",
     ]
@@ -322,10 +425,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="seed the deployment's chat definition (default: empty registry, as the test)",
     )
+    parser.add_argument(
+        "--duration-s",
+        type=float,
+        default=0.0,
+        help="rounds of this many seconds of back-to-back runs per caller, instead of --runs; "
+        "reports the memory per concurrent run (default: off)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
     args = parser.parse_args(argv)
-    if args.runs < 2 or args.clients < 1 or args.latency_s < 0 or args.rounds < 3:
-        parser.error("need --runs >= 2, --clients >= 1, --latency-s >= 0 and --rounds >= 3")
+    least_rounds = 1 if args.duration_s else 3
+    if args.runs < 2 or args.clients < 1 or args.latency_s < 0 or args.rounds < least_rounds:
+        parser.error(
+            "need --runs >= 2, --clients >= 1, --latency-s >= 0 and --rounds >= 3 "
+            "(>= 1 with --duration-s)"
+        )
+    if args.duration_s < 0:
+        parser.error("need --duration-s >= 0")
     return args
 
 
@@ -339,7 +455,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with (
         patch.dict(os.environ, clean, clear=True),
-        bench_simulator(latency_s=args.latency_s) as sim,
+        # with --duration-s the warm-up runs without latency; the round then gets it
+        bench_simulator(latency_s=0.0 if args.duration_s else args.latency_s) as sim,
         azurite() as azurite_server,
         LocalHost(function_app.app, port=0, keys=keys, log=lambda line: None) as host,
     ):
@@ -354,7 +471,18 @@ def main(argv: list[str] | None = None) -> int:
             ports[sim_port] = "simulator"
         url = f"{host.url}/api/chat/{DEPLOYMENT}"
         gc.collect()
-        rss_start = current_rss_bytes()
+        rss_start = idle_rss = current_rss_bytes()
+        warmup_tokens = 0
+        if args.duration_s:
+            warmup, _ = send_runs(url, WARMUP_RUNS, 1)
+            if not all(answer.ok for answer in warmup):
+                raise SystemExit(f"bench: the warm-up runs failed: {warmup[0]}")
+            warmup_tokens = len(sim.token_requests())
+            sim.clear()
+            sim.latency_s = args.latency_s
+            urllib3_events.take()
+            gc.collect()
+            idle_rss = current_rss_bytes()
         for index in range(1, args.rounds + 1):
             rounds.append(
                 run_round(
@@ -365,16 +493,19 @@ def main(argv: list[str] | None = None) -> int:
                     ports,
                     runs=args.runs,
                     clients=args.clients,
+                    duration_s=args.duration_s,
                 )
             )
 
-    total_runs = args.runs * args.rounds
+    total_runs = sum(r.runs for r in rounds)
     answered = sum(r.ok for r in rounds)
-    tokens = sum(r.token_requests for r in rounds)
+    tokens = warmup_tokens + sum(r.token_requests for r in rounds)
     upstream = sum(r.data_plane_requests for r in rounds)
     pool_full = sum(r.pool_full_warnings for r in rounds)
     sim_connections = sum(r.connections_opened.get("simulator", 0) for r in rounds)
-    growth_mib = rounds[-1].rss_mib - rounds[1].rss_mib
+    growth_mib = rounds[-1].rss_mib - rounds[1].rss_mib if len(rounds) >= 3 else 0.0
+    in_flight_mib = max(r.in_flight_rss_mib for r in rounds)
+    per_run_mib = (in_flight_mib - idle_rss / MIB) / args.clients
     checks = [
         (
             f"every run answered 200 Success {RUN_ID} ({answered}/{total_runs})",
@@ -391,18 +522,22 @@ def main(argv: list[str] | None = None) -> int:
             f"({sim_connections} <= {args.clients + 1})",
             sim_connections <= args.clients + 1,
         ),
-        (
-            f"RSS flat: growth from round 2 to round {args.rounds} <= {args.rss_growth_mib:g} MiB "
-            f"({growth_mib:+.2f} MiB)",
-            growth_mib <= args.rss_growth_mib,
-        ),
     ]
+    if len(rounds) >= 3:
+        checks.append(
+            (
+                f"RSS flat: growth from round 2 to round {args.rounds} <= "
+                f"{args.rss_growth_mib:g} MiB ({growth_mib:+.2f} MiB)",
+                growth_mib <= args.rss_growth_mib,
+            )
+        )
     passed = all(ok for _, ok in checks)
     report: dict[str, Any] = {
         "runs": args.runs,
         "clients": args.clients,
         "latency_s": args.latency_s,
         "rounds": args.rounds,
+        "duration_s": args.duration_s,
         "registry": "chat definition seeded" if args.with_definition else "empty",
         "nproc": os.cpu_count(),
         "python": platform.python_version(),
@@ -412,6 +547,9 @@ def main(argv: list[str] | None = None) -> int:
         "rss_start_mib": rss_start / MIB,
         "peak_rss_mib": peak_rss_bytes() / MIB,
         "rss_growth_mib": growth_mib,
+        "idle_rss_mib": idle_rss / MIB,
+        "in_flight_rss_mib": in_flight_mib,
+        "mib_per_concurrent_run": per_run_mib,
         "round_results": [asdict(r) for r in rounds],
         "checks": [{"check": name, "passed": ok} for name, ok in checks],
     }
