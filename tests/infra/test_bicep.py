@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -125,6 +126,16 @@ def test_a_missing_required_setting_or_an_unread_one_is_a_problem() -> None:
         "TYPO: set by the template, read by neither the app nor the platform",
         "WEBSITE_HOSTNAME: the platform sets it, not the template",
     ]
+
+
+def test_a_bicep_file_pycep_cannot_read_is_a_problem(tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.bicep", tmp_path / "bad.bicep"
+    good.write_text("param flag bool\nvar x = flag ? 'a' : 'b'\n")
+    # a ternary across lines: valid Bicep, but checkov's parser (pycep) cannot read it
+    bad.write_text("param flag bool\nvar x = flag\n  ? 'a'\n  : 'b'\n")
+    assert parse(good)["variables"]["x"]
+    with pytest.raises(Exception, match="line 3"):
+        parse(bad)
 
 
 def test_every_bicep_file_parses() -> None:
@@ -303,6 +314,23 @@ def test_a_role_with_an_unknown_guid_a_wrong_comment_or_no_scope_is_a_problem() 
         "f: w: the comment of acdd72a7-3385-48ef-bd42-f606fba81ae7 should say 'Reader'",
         "f: w: no resource scope (the narrowest scope is one resource)",
     ]
+
+
+def test_the_docs_tables_are_read_as_written() -> None:
+    markdown = (
+        "# Ops\n\n### Parameters\n\n"
+        "| parameter | azd variable | default | meaning |\n|---|---|---|---|\n"
+        "| `batchJobs` | `BATCH_JOBS` | `false` | x |\n| `secret` | generated | – | y |\n\n"
+        "## Roles\n\n| role | on | granted | for |\n|---|---|---|---|\n"
+        "| **Reader** | the resource (`Microsoft.X/accounts`) | `batchJobs=true` | z |\n"
+        "| **Owner** | the group | always | w |\n\n"
+        "## Next\n| **Not a role** | (`Microsoft.Y/z`) | always | |\n"
+    )
+    assert documented_parameters(markdown) == {"batchJobs": "BATCH_JOBS", "secret": ""}
+    assert documented_roles(markdown) == {
+        ("Reader", "Microsoft.X/accounts", "batchJobs"),
+        ("Owner", "", "always"),
+    }
 
 
 def test_every_role_assignment_is_a_commented_built_in_role_on_one_resource() -> None:
