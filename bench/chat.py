@@ -271,12 +271,16 @@ def family_runs(
             body=body,
         )
 
+    sim.clear()
     samples = measure(function, check_run(f"chat_run ({family})"), request, n=n, warmup=warmup)
-    paths = {sent.raw_path for sent in sim.requests(path_contains=deployment)}
-    paths |= {sent.raw_path for sent in sim.requests(path_contains="/openai/v1/")}
     expected = "/openai/v1/responses" if family == "responses" else "/openai/v1/chat/completions"
-    if expected not in paths:
-        fail(f"chat_run ({family})", f"it called {sorted(paths)}, not {expected}")
+    sent = sim.requests()
+    paths = {call.raw_path for call in sent}
+    if paths != {expected} or len(sent) != n + warmup:  # one call a run, to the right surface
+        fail(
+            f"chat_run ({family})",
+            f"{len(sent)} calls to {sorted(paths)}, not one each to {expected}",
+        )
     return samples
 
 

@@ -25,8 +25,12 @@ learn from Azure's first refusal.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Final, Literal
+
+from shared import constants as c
 
 Api = Literal["classic", "v1", "responses", "none"]
 TokenParameter = Literal["max_tokens", "max_completion_tokens", "max_output_tokens"]
@@ -58,8 +62,8 @@ class ModelProfile:
     @classmethod
     def from_dict(cls, data: object) -> ModelProfile | None:
         """A stored profile, or None when it cannot be read (then the table decides)."""
-        if not isinstance(data, dict):
-            return None
+        if not isinstance(data, dict) or "api" not in data:
+            return None  # no stored profile (a hand-made definition, or one from before them)
         try:
             values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
             values["efforts"] = tuple(str(e) for e in values.get("efforts") or ())
@@ -186,3 +190,23 @@ def learn_from_refusal(
         learned = family if family.api != "classic" else replace(profile, api="v1")
         return Lesson(learned, f"{said}: {text[:120]}")
     return None
+
+
+class LearnedProfiles:
+    """Profiles Azure's refusals taught this process, per deployment (bounded, most recent)."""
+
+    def __init__(self, most: int = c.LEARNED_PROFILES_MAX) -> None:
+        self._most = most
+        self._lock = threading.Lock()
+        self._known: OrderedDict[str, Lesson] = OrderedDict()
+
+    def get(self, deployment: str) -> Lesson | None:
+        with self._lock:
+            return self._known.get(deployment)
+
+    def remember(self, deployment: str, lesson: Lesson) -> None:
+        with self._lock:
+            self._known[deployment] = lesson
+            self._known.move_to_end(deployment)
+            while len(self._known) > self._most:
+                self._known.popitem(last=False)

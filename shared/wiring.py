@@ -23,10 +23,10 @@ from shared.clients.openai import AzureOpenAI
 from shared.clients.retry import RetryPolicy
 from shared.clients.transport import AzureClient, HeaderFactory, new_session
 from shared.errors import NotConfigured
+from shared.families import LearnedProfiles
 from shared.registry.reader import JobRegistry
 from shared.registry.table import table_client
 from shared.registry.writer import RegistryWriter
-from shared.runs.chat_plan import LearnedProfiles
 from shared.settings import Settings, load_settings
 
 

@@ -19,7 +19,14 @@ from shared.models.azure import ChatCompletion, Response, TokenDetails
 from shared.models.requests import ChatRunRequest, validate_deployment_name
 from shared.registry.entity import ChatAttributes
 from shared.runs import links, responses
-from shared.runs.chat_plan import ChatPlan, KnownProfile, known_profile, plan_chat
+from shared.runs.chat_plan import (
+    ChatPlan,
+    KnownProfile,
+    adjusted,
+    called,
+    known_profile,
+    plan_chat,
+)
 from shared.runs.context import RunContext
 from shared.runs.inputs import JobSpec, ReadyRun, ready_run
 from shared.web import Outcome
@@ -61,7 +68,7 @@ def run_chat(
         api=plan.surface,
         finish_reason=chat.finish_reason,
         total_tokens=chat.total_tokens,
-        adjusted=",".join(f"{a.parameter}:{a.action}" for a in plan.adjustments) or "none",
+        adjusted=adjusted(plan.adjustments),
     )
     chat.run_id, chat.adjustments = run.outcome_run_id("Success"), plan.adjustments
     return Outcome(200, chat)
@@ -133,11 +140,9 @@ def completion_answer(
         finish_reason=choice.finish_reason,
         reasoning_tokens=(usage.completion_tokens_details or TokenDetails()).reasoning_tokens,
         cached_tokens=(usage.prompt_tokens_details or TokenDetails()).cached_tokens,
-        deployment=deployment,
-        model=completion.model,
-        api=api,
-        request_id=response.request_id,
-        monitor_url=app.settings.monitor_url(),
+        **called(
+            deployment, completion.model, api, response.request_id, app.settings.monitor_url()
+        ),
     )
 
 

@@ -4,13 +4,10 @@ effort go along; each change to what the run asked for is listed as an adjustmen
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from shared import constants as c
-from shared.families import CLASSIC, Lesson, ModelProfile, profile_for_model
+from shared.families import CLASSIC, LearnedProfiles, ModelProfile, profile_for_model
 from shared.models.answers import Adjustment
 from shared.models.requests import ChatRunRequest
 from shared.registry.entity import ChatAttributes, JobDefinition
@@ -24,26 +21,6 @@ class KnownProfile:
 
     profile: ModelProfile
     reason: str | None
-
-
-class LearnedProfiles:
-    """Profiles Azure's refusals taught this process, per deployment (bounded, most recent)."""
-
-    def __init__(self, most: int = c.LEARNED_PROFILES_MAX) -> None:
-        self._most = most
-        self._lock = threading.Lock()
-        self._known: OrderedDict[str, Lesson] = OrderedDict()
-
-    def get(self, deployment: str) -> Lesson | None:
-        with self._lock:
-            return self._known.get(deployment)
-
-    def remember(self, deployment: str, lesson: Lesson) -> None:
-        with self._lock:
-            self._known[deployment] = lesson
-            self._known.move_to_end(deployment)
-            while len(self._known) > self._most:
-                self._known.popitem(last=False)
 
 
 def known_profile(
@@ -160,6 +137,24 @@ def _apply_profile(plan: ChatPlan, profile: ModelProfile, why: str, effort: str 
         )
     if plan.background:
         body["background"] = True
+
+
+def called(
+    deployment: str, model: str | None, api: str, request_id: str | None, monitor_url: str | None
+) -> dict[str, Any]:
+    """What every chat answer says it called (`CalledTail`), whichever API answered."""
+    return {
+        "deployment": deployment,
+        "model": model,
+        "api": api,
+        "request_id": request_id,
+        "monitor_url": monitor_url,
+    }
+
+
+def adjusted(adjustments: list[Adjustment]) -> str:
+    """The adjustments as a run's log line shows them: `parameter:action,...`, or `none`."""
+    return ",".join(f"{a.parameter}:{a.action}" for a in adjustments) or "none"
 
 
 def _switched(to: str, reason: str) -> Adjustment:

@@ -12,6 +12,7 @@ from shared.errors import ResponseCancelled, ResponseEnded, ResponseFailed, Upst
 from shared.models.answers import Adjustment, BackgroundAnswer, ChatAnswer
 from shared.models.azure import Response, TokenDetails
 from shared.runs import links
+from shared.runs.chat_plan import adjusted, called
 from shared.runs.context import RunContext
 from shared.runs.links import StatusLink
 from shared.web import Outcome
@@ -59,11 +60,7 @@ def chat_answer(
             (usage and usage.output_tokens_details) or TokenDetails()
         ).reasoning_tokens,
         cached_tokens=((usage and usage.input_tokens_details) or TokenDetails()).cached_tokens,
-        deployment=deployment,
-        model=answer.model,
-        api=api,
-        request_id=response.request_id,
-        monitor_url=app.settings.monitor_url(),
+        **called(deployment, answer.model, api, response.request_id, app.settings.monitor_url()),
     )
 
 
@@ -87,7 +84,7 @@ def started(
         response.attempts,
         api="responses",
         response_status=answer.status,
-        adjusted=",".join(f"{a.parameter}:{a.action}" for a in adjustments) or "none",
+        adjusted=adjusted(adjustments),
     )
     return _running(answer, run.deployment, response, app, origin, adjustments)
 

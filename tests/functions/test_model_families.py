@@ -332,3 +332,12 @@ def test_a_response_status_the_app_does_not_know_keeps_the_run_running(sim):
         "Running",
         "paused",
     )
+
+
+def test_a_definition_with_a_model_name_but_no_stored_profile_uses_the_family_table(
+    sim, registry_table
+):
+    # hand-made, or written before profiles existed: the model name is enough for one call
+    seed_definition(registry_table, "gpt-5-mini", JobType=CHAT, ModelName="gpt-5-mini")
+    assert chat("gpt-5-mini", ASK | {"max_tokens": 50}).status == 200
+    assert [c.raw_path for c in sim.requests()] == ["/openai/v1/chat/completions"]

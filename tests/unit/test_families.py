@@ -85,6 +85,7 @@ def test_a_stored_profile_round_trips_and_garbage_is_none():
     assert ModelProfile.from_dict(profile.as_dict()) == profile
     assert ModelProfile.from_dict({"api": "teleport"}) is None
     assert ModelProfile.from_dict("nope") is None
+    assert ModelProfile.from_dict({}) is None  # no stored profile: the table decides
 
 
 @pytest.mark.parametrize(

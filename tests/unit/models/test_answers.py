@@ -12,12 +12,13 @@ from shared.models.answers import BatchAnswer, ErrorAnswer, SyncStatusAnswer
 from shared.web import error_body, error_response
 
 
-def _concrete(cls: type[errors.AppError]) -> list[type[errors.AppError]]:
-    found = [cls] if cls in errors.HTTP_STATUS else []
-    return found + [c for sub in cls.__subclasses__() for c in _concrete(sub)]
+def _leaves(cls: type[errors.AppError]) -> list[type[errors.AppError]]:
+    """The error classes the app raises: every class of the tree with no subclass."""
+    subclasses = cls.__subclasses__()
+    return [leaf for sub in subclasses for leaf in _leaves(sub)] if subclasses else [cls]
 
 
-ERROR_CLASSES = _concrete(errors.AppError)
+ERROR_CLASSES = _leaves(errors.AppError)
 
 
 def _raise(cls: type[errors.AppError]) -> errors.AppError:
@@ -33,7 +34,8 @@ def _raise(cls: type[errors.AppError]) -> errors.AppError:
 
 
 def test_every_error_class_is_in_the_status_table():
-    assert {cls.code for cls in ERROR_CLASSES} == {cls.code for cls in errors.HTTP_STATUS}
+    # an error class added to the tree without a status would answer 500 whatever it means
+    assert [cls for cls in ERROR_CLASSES if cls not in errors.HTTP_STATUS] == []
 
 
 @pytest.mark.parametrize("cls", ERROR_CLASSES, ids=lambda cls: cls.__name__)

@@ -172,3 +172,10 @@ def test_definition_tolerates_missing_properties():
     assert definition.external_id == "hand-made"
     assert definition.attributes == {}
     assert definition.job_type is None
+
+
+def test_a_definition_without_a_stored_profile_has_none():
+    # a hand-made definition, or one from before profiles: the family table must decide
+    stored = {k: v for k, v in STORED.items() if k != "ModelProfile"}
+    assert JobEntity.from_table(stored).definition().profile is None
+    assert JobEntity.from_table(STORED).definition().profile == profile_for_model("gpt-4o")
