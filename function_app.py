@@ -14,14 +14,14 @@ import logging
 
 import azure.functions as func
 
-from shared.web import Outcome, handle, request_origin
+from shared.web import Outcome, handle, invocation_trace, request_origin
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 logger = logging.getLogger("function_app")
 
 
 @app.route(route="chat/{deployment}", methods=["POST"])
-def chat_run(req: func.HttpRequest) -> func.HttpResponse:
+def chat_run(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     def call() -> Outcome:
         from shared import wiring
         from shared.runs.chat import run_chat
@@ -29,11 +29,11 @@ def chat_run(req: func.HttpRequest) -> func.HttpResponse:
         deployment, origin = req.route_params.get("deployment", ""), request_origin(req)
         return run_chat(deployment, req.get_body(), origin, wiring.services)
 
-    return handle("chat_run", call)
+    return handle("chat_run", call, invocation_trace(context, req.headers))
 
 
 @app.route(route="embeddings/{deployment}", methods=["POST"])
-def embedding_run(req: func.HttpRequest) -> func.HttpResponse:
+def embedding_run(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     def call() -> Outcome:
         from shared import wiring
         from shared.runs.embedding import run_embedding
@@ -41,11 +41,11 @@ def embedding_run(req: func.HttpRequest) -> func.HttpResponse:
         deployment = req.route_params.get("deployment", "")
         return run_embedding(deployment, req.get_body(), wiring.services)
 
-    return handle("embedding_run", call)
+    return handle("embedding_run", call, invocation_trace(context, req.headers))
 
 
 @app.route(route="batches/{deployment}", methods=["POST"])
-def batch_run(req: func.HttpRequest) -> func.HttpResponse:
+def batch_run(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     def call() -> Outcome:
         from shared import wiring
         from shared.runs.batch import submit_batch
@@ -53,13 +53,13 @@ def batch_run(req: func.HttpRequest) -> func.HttpResponse:
         deployment, origin = req.route_params.get("deployment", ""), request_origin(req)
         return submit_batch(deployment, req.get_body(), origin, wiring.services)
 
-    return handle("batch_run", call)
+    return handle("batch_run", call, invocation_trace(context, req.headers))
 
 
 # Anonymous: a synchronous run id reveals nothing, and an asynchronous run is answered only for
 # a status link this app signed for it (docs/design.md §6).
 @app.route(route="status/{run_id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-def run_status(req: func.HttpRequest) -> func.HttpResponse:
+def run_status(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     def call() -> Outcome:
         from shared import wiring
         from shared.runs.links import StatusLink
@@ -69,19 +69,20 @@ def run_status(req: func.HttpRequest) -> func.HttpResponse:
         link = StatusLink(req.params.get("expires"), req.params.get("sig"))
         return poll_run(run_id, deployment, link, request_origin(req), wiring.services)
 
-    return handle("run_status", call)
+    return handle("run_status", call, invocation_trace(context, req.headers))
 
 
 @app.timer_trigger(arg_name="timer", schedule="%DISCOVERY_SCHEDULE%", use_monitor=True)
-def discovery_sync(timer: func.TimerRequest) -> None:
+def discovery_sync(timer: func.TimerRequest, context: func.Context) -> None:
     if timer.past_due:
         logger.warning("discovery_sync is running late (past due)")
-    handle("discovery_sync", lambda: _discover("timer"))
+    handle("discovery_sync", lambda: _discover("timer"), invocation_trace(context))
 
 
 @app.route(route="discovery", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
-def discovery_run(req: func.HttpRequest) -> func.HttpResponse:
-    return handle("discovery_run", lambda: _discover("http"))
+def discovery_run(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+    trace = invocation_trace(context, req.headers)
+    return handle("discovery_run", lambda: _discover("http"), trace)
 
 
 def _discover(trigger: str) -> Outcome:

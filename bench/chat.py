@@ -9,7 +9,9 @@ variant). The variants, all sending the same upstream body:
 3. our `chat_run` as the Functions host calls it (a real `func.HttpRequest`), with the managed
    identity path: validation, registry lookup (Azurite), token (cached after the first run),
    the call, the mapping;
-4. the same in `AZURE_OPENAI_AUTH=api_key` mode, apples to apples with 1 and 2.
+4. the same in `AZURE_OPENAI_AUTH=api_key` mode, apples to apples with 1 and 2;
+7.-9. the SDK, and 4 with telemetry off and on (OTLP/HTTP protobuf to a loopback receiver),
+   interleaved in blocks: the two telemetry ratios of issue 11.
 
 Also: a run whose registry lookup misses the in-process cache (a real read from Azurite), the
 first run after (re)configuration, and the cold start: the import time of `function_app`
@@ -41,6 +43,8 @@ import azure.functions as func
 import openai
 import requests
 from azure.data.tables import TableServiceClient
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 
 import function_app
 from bench._stack import (
@@ -56,6 +60,8 @@ from bench._stack import (
     versions,
     without_app_settings,
 )
+from local.invocation import invocation_context
+from local.otlp import TelemetryReceiver
 from local.simulator import DEFAULT_DEPLOYMENTS, Deployment, Simulator
 from shared import constants as c
 from shared import wiring
@@ -90,7 +96,10 @@ request = func.HttpRequest(
     "POST", {url!r}, headers={{}}, params={{}}, route_params={{"deployment": {deployment!r}}},
     body={body!r},
 )
-response = function_app.chat_run.build().get_user_function()(request)
+from local.invocation import invocation_context
+response = function_app.chat_run.build().get_user_function()(
+    request, invocation_context("chat_run")
+)
 if response.status_code != 200:
     raise SystemExit(response.get_body().decode())
 print(time.perf_counter() - started)
@@ -342,6 +351,45 @@ def our_runs(
     return OurRuns(hit, miss, first_run_ms, token_requests)
 
 
+@dataclass(frozen=True)
+class TelemetryRuns:
+    sdk: list[float]
+    off: list[float]
+    on: list[float]
+    exported_spans: int  # run spans the receiver got: proof the "on" runs were exported
+
+
+def telemetry_runs(
+    function: ChatFunction, sim: Simulator, *, n: int, warmup: int, rounds: int = 5
+) -> TelemetryRuns:
+    """The SDK, our api_key run with telemetry off, and the same with telemetry on (OTLP/HTTP
+    protobuf to a receiver on loopback, the exporters' default batching and intervals),
+    interleaved in `rounds` blocks so that the machine's drift hits all three alike."""
+    check = check_run("chat_run (telemetry)")
+    per, block_warmup = max(n // rounds, 2), max(min(warmup, 20), 1)
+    sdk: list[float] = []
+    off: list[float] = []
+    on: list[float] = []
+    with TelemetryReceiver() as receiver:
+        for _ in range(rounds):
+            sdk += openai_sdk(sim, n=per, warmup=block_warmup)
+            os.environ.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+            wiring.reset()  # the settings are read again: telemetry off
+            off += measure(function, check, host_request, n=per, warmup=block_warmup)
+            os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.url
+            wiring.reset()  # on: the first run configures the pipeline (once per process)
+            on += measure(function, check, host_request, n=per, warmup=block_warmup)
+        os.environ.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+        wiring.reset()
+        provider = trace.get_tracer_provider()
+        if isinstance(provider, TracerProvider):
+            provider.force_flush()
+        exported = sum(1 for span in receiver.spans() if span.name == f"chat {DEPLOYMENT}")
+    if exported < len(on):
+        fail("chat_run (telemetry on)", f"{exported} run spans exported for {len(on)} runs")
+    return TelemetryRuns(sdk, off, on, exported)
+
+
 def expect_auth(sim: Simulator, variant: str, header: str) -> None:
     if any(header not in sent.headers for sent in sim.requests()):
         fail(variant, f"a call went upstream without the {header} header")
@@ -463,6 +511,12 @@ def render(report: dict[str, Any], rows: list[Stats], cold: ColdStart) -> str:
         )
         runs = ", ".join(f"{value:.0f}" for value in cold.runs_ms[module])
         lines.append(f"import {module:<18}{median:>8.0f}   runs: {runs}{extra}")
+    telemetry = report["telemetry_ratio_to_sdk"]
+    lines.append(
+        "Telemetry, each against the SDK's runs interleaved with it (median / median): "
+        f"off {telemetry['off']:.2f}, on {telemetry['on']:.2f} "
+        f"({report['telemetry_exported_spans']} run spans exported over OTLP/HTTP)"
+    )
     ratios = report["family_ratio_to_sdk"]
     lines.append(
         "Model families, each against the SDK's same call on the v1 API (median / median): "
@@ -503,7 +557,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger().setLevel(logging.WARNING)  # the app logs every run at INFO
     clean = without_app_settings(os.environ)
     n, warmup = args.n, args.warmup
-    function: ChatFunction = function_app.chat_run.build().get_user_function()
+    chat_run = function_app.chat_run.build().get_user_function()
+
+    def function(request: func.HttpRequest) -> func.HttpResponse:
+        response: func.HttpResponse = chat_run(request, invocation_context("chat_run"))
+        return response
 
     with (
         patch.dict(os.environ, clean, clear=True),
@@ -526,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
         wiring.reset()
         key = our_runs(function, "chat_run (api_key)", sim, n=n, warmup=warmup, misses=0)
         expect_auth(sim, "chat_run (api_key)", "api-key")
+        telemetry = telemetry_runs(function, sim, n=n, warmup=warmup)
         seed_families(storage)
         for family in FAMILIES:
             samples[f"sdk_{family}"] = openai_sdk_v1(sim, family, n=n, warmup=warmup)
@@ -541,8 +600,21 @@ def main(argv: list[str] | None = None) -> int:
         "reasoning": "  chat_run, reasoning model on v1",
         "sdk_responses": "6 SDK v1 responses.create (gpt-5-codex)",
         "responses": "  chat_run, Responses-only model",
+        "sdk_interleaved": "7 openai SDK, interleaved with 8 and 9",
+        "telemetry_off": "8 chat_run api_key, telemetry off",
+        "telemetry_on": "9 chat_run api_key, telemetry on (OTLP)",
     }
     samples |= {"aad": aad.hit, "api_key": key.hit}
+    samples |= {
+        "sdk_interleaved": telemetry.sdk,
+        "telemetry_off": telemetry.off,
+        "telemetry_on": telemetry.on,
+    }
+    sdk_interleaved = statistics.median(telemetry.sdk)
+    telemetry_ratios = {
+        state: statistics.median(getattr(telemetry, state)) / sdk_interleaved
+        for state in ("off", "on")
+    }
     if aad.miss is not None:
         samples["aad_miss"] = aad.miss
     rows = with_ratios([Stats.of(name, labels[name], values) for name, values in samples.items()])
@@ -563,11 +635,15 @@ def main(argv: list[str] | None = None) -> int:
             "azure-identity",
             "azure-data-tables",
             "pydantic",
+            "opentelemetry-sdk",
+            "azure-monitor-opentelemetry",
         ),
         "variants": [asdict(row) for row in rows],
         "first_run_ms": {"aad": aad.first_run_ms, "api_key": key.first_run_ms},
         "token_requests": token_requests,
         "family_ratio_to_sdk": family_ratios,
+        "telemetry_ratio_to_sdk": telemetry_ratios,
+        "telemetry_exported_spans": telemetry.exported_spans,
         "cold_start_ms": {
             "median": cold.median_ms,
             "runs": cold.runs_ms,

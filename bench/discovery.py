@@ -54,6 +54,7 @@ from bench._stack import (
     without_app_settings,
 )
 from local.azurite import connection_string
+from local.invocation import invocation_context
 from local.simulator import Deployment, Simulator
 from shared import constants as c
 from shared import wiring
@@ -550,7 +551,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.getLogger().setLevel(logging.WARNING)  # the app logs every sync at INFO
     clean = without_app_settings(os.environ)
-    function: DiscoveryFunction = function_app.discovery_run.build().get_user_function()
+    discovery_run = function_app.discovery_run.build().get_user_function()
+
+    def function(request: func.HttpRequest) -> func.HttpResponse:
+        response: func.HttpResponse = discovery_run(request, invocation_context("discovery_run"))
+        return response
+
     deployments = fleet()
     changes = changed_indexes()
     after = [changed(d) if i in changes else d for i, d in enumerate(deployments)]

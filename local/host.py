@@ -32,6 +32,7 @@ import azure.functions as func
 from azure.functions.decorators.http import HttpTrigger
 
 from local._http import KeepAliveHandler, TrackingHTTPServer
+from local.invocation import invocation_context
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7071
@@ -112,6 +113,7 @@ class Route:
     trigger_arg: str
     function: Callable[..., Any] = field(repr=False, compare=False)
     segments: tuple[Segment, ...] = field(repr=False, compare=False)
+    takes_context: bool = False  # a `context` parameter: the worker passes func.Context
 
     def allows(self, method: str) -> bool:
         return self.methods is None or method in self.methods
@@ -238,6 +240,7 @@ def discover_routes(app: func.FunctionApp, route_prefix: str) -> list[Route]:
                 trigger_arg=trigger.name,
                 function=user_function,
                 segments=segments,
+                takes_context="context" in inspect.signature(user_function).parameters,
             )
         )
     return routes
@@ -487,7 +490,10 @@ class _Handler(KeepAliveHandler):
 
 
 def _invoke(route: Route, request: func.HttpRequest) -> func.HttpResponse:
-    result = route.function(**{route.trigger_arg: request})
+    arguments: dict[str, Any] = {route.trigger_arg: request}
+    if route.takes_context:
+        arguments["context"] = invocation_context(route.function_name, request.headers)
+    result = route.function(**arguments)
     if inspect.iscoroutine(result):
         result = asyncio.run(result)
     if isinstance(result, str):

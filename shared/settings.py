@@ -97,6 +97,12 @@ class Settings(BaseModel):
         None, alias="STATUS_LINK_PREVIOUS_SECRET", repr=False
     )
     require_registered_jobs: bool = Field(False, alias="REQUIRE_REGISTERED_JOBS")
+    # Telemetry (shared/telemetry): each of the two turns it on; the exporters read the rest of
+    # their configuration (OTEL_*, APPLICATIONINSIGHTS_AUTHENTICATION_STRING) themselves.
+    appinsights_connection_string: str | None = Field(
+        None, alias="APPLICATIONINSIGHTS_CONNECTION_STRING", repr=False
+    )
+    otlp_endpoint: str | None = Field(None, alias="OTEL_EXPORTER_OTLP_ENDPOINT")
 
     @field_validator("auth", mode="before")
     @classmethod
@@ -121,6 +127,18 @@ class Settings(BaseModel):
     @property
     def arm_scope(self) -> str:
         return f"{self.arm_base}/.default"
+
+    @property
+    def telemetry_exporters(self) -> tuple[str, ...]:
+        """Where telemetry goes: Application Insights, an OTLP endpoint, both, or nowhere."""
+        return tuple(
+            name
+            for name, on in (
+                ("Azure Monitor", self.appinsights_connection_string),
+                ("OTLP", self.otlp_endpoint),
+            )
+            if on
+        )
 
     def require_account(self) -> str:
         if not self.account:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import azure.functions as func
 
 from shared.errors import AppError, InternalError, http_status
+from shared.telemetry.recorder import NO_RUN, RunRecorder, TraceParent
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +49,43 @@ def request_origin(req: func.HttpRequest) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def handle(function: str, call: Callable[[], Outcome]) -> func.HttpResponse:
+def invocation_trace(
+    context: func.Context | None, headers: Mapping[str, str] | None = None
+) -> TraceParent:
+    """The trace context a run's span continues: the host's for this invocation (in Azure, its
+    own request span's, itself a child of the caller's `traceparent`), else the caller's
+    `traceparent` header; none for a timer run without a host context."""
+    trace_context = getattr(context, "trace_context", None)
+    parent = getattr(trace_context, "trace_parent", None)
+    if parent:
+        return TraceParent(parent, getattr(trace_context, "trace_state", None) or None)
+    if headers is not None and headers.get("traceparent"):
+        return TraceParent(headers.get("traceparent"), headers.get("tracestate"))
+    return TraceParent()
+
+
+def handle(
+    function: str, call: Callable[[], Outcome], trace: TraceParent | None = None
+) -> func.HttpResponse:
     """The use-case's answer, serialized inside the boundary: a value that is not JSON (a NaN)
-    is a bug answered 500 like any other, never invalid JSON on the wire."""
+    is a bug answered 500 like any other, never invalid JSON on the wire.
+
+    With `trace`, the call is a run: it gets its span (when telemetry is on), ended with the
+    answer's status and error code."""
+    if trace is None:
+        return _answer(function, call, NO_RUN)
+    from shared.telemetry.scope import run_scope  # the settings, on a run's first call
+
+    with run_scope(function, trace) as run:
+        return _answer(function, call, run)
+
+
+def _answer(function: str, call: Callable[[], Outcome], run: RunRecorder) -> func.HttpResponse:
     try:
         outcome = call()
-        return json_response(outcome.status, outcome.body.to_json(), outcome.headers)
+        response = json_response(outcome.status, outcome.body.to_json(), outcome.headers)
     except AppError as error:
+        _finish(run, http_status(error), error.code)
         return error_response(error)
     except Exception as exc:  # noqa: BLE001 - the last line of defence, see the docstring
         logger.error(
@@ -63,7 +94,20 @@ def handle(function: str, call: Callable[[], Outcome]) -> func.HttpResponse:
             type(exc).__name__,
             "".join(traceback.format_tb(exc.__traceback__)),
         )
-        return error_response(InternalError("The app failed unexpectedly; see its logs."))
+        internal = InternalError("The app failed unexpectedly; see its logs.")
+        _finish(run, http_status(internal), internal.code)
+        return error_response(internal)
+    _finish(run, outcome.status, None)
+    return response
+
+
+def _finish(run: RunRecorder, status: int, code: str | None) -> None:
+    """End the run's span: telemetry that fails never fails the run (OpenTelemetry's API is
+    meant not to raise; this is the belt to its braces)."""
+    try:
+        run.finish(status, code)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        logger.warning("telemetry: the run's span could not be ended (%s)", type(exc).__name__)
 
 
 def error_body(error: AppError) -> dict[str, Any]:

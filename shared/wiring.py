@@ -9,6 +9,7 @@ tests' `app_settings` fixture calls it after changing a setting, and nothing els
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ from shared.registry.reader import JobRegistry
 from shared.registry.table import table_client
 from shared.registry.writer import RegistryWriter
 from shared.settings import Settings, load_settings
+from shared.telemetry.recorder import OFF, Telemetry
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,14 @@ class Services:
     registry: JobRegistry
     writer: RegistryWriter
     learned: LearnedProfiles  # model profiles Azure's refusals taught this process
+    telemetry: Telemetry  # OFF unless a connection string or an OTLP endpoint is set
 
 
 _lock = threading.Lock()
 _session: requests.Session | None = None
 _settings: Settings | NotConfigured | None = None
 _services: Services | None = None
+_telemetry: Telemetry | None = None
 
 
 def settings() -> Settings:
@@ -71,22 +77,57 @@ def settings_or_problem() -> tuple[Settings | None, NotConfigured | None]:
 
 def services() -> Services:
     """The process's services (raises NotConfigured, naming the setting)."""
-    global _services
+    global _services, _telemetry
     built = _services
     if built is not None:
         return built
     with _lock:
         if _services is None:
             logsafety.install()
-            _services = _build(settings())
+            built_settings = settings()
+            if _telemetry is None:
+                _telemetry = _build_telemetry(built_settings)
+            _services = _build(built_settings, _telemetry)
         return _services
 
 
-def reset() -> None:
-    """Forget the settings and what was built from them (the HTTP session is kept)."""
-    global _settings, _services
+def telemetry() -> Telemetry:
+    """The process's telemetry: OFF without settings that turn it on; else the OpenTelemetry
+    pipeline, configured on this first call (`shared.telemetry.pipeline`, once per process)."""
+    global _telemetry
+    decided = _telemetry
+    if decided is not None:
+        return decided
     with _lock:
-        _settings, _services = None, None
+        if _telemetry is None:
+            _telemetry = _build_telemetry(settings_or_problem()[0])
+        return _telemetry
+
+
+def _build_telemetry(settings: Settings | None) -> Telemetry:
+    if settings is None or not settings.telemetry_exporters:
+        return OFF
+    from shared.telemetry import pipeline
+    from shared.telemetry.live import LiveTelemetry
+
+    try:
+        pipeline.configure_once(settings)
+    except Exception as exc:  # noqa: BLE001 - telemetry never fails a run
+        logger.warning("telemetry is off: configuring it failed (%s)", type(exc).__name__)
+        return OFF
+    try:
+        endpoint = settings.openai_endpoint
+    except NotConfigured:  # the run fails on it later, with its own span
+        endpoint = ""
+    return LiveTelemetry(endpoint)
+
+
+def reset() -> None:
+    """Forget the settings and what was built from them (the HTTP session is kept, and so is a
+    telemetry pipeline once configured: OpenTelemetry's providers are set once per process)."""
+    global _settings, _services, _telemetry
+    with _lock:
+        _settings, _services, _telemetry = None, None, None
 
 
 def _shared_session() -> requests.Session:
@@ -96,7 +137,7 @@ def _shared_session() -> requests.Session:
     return _session
 
 
-def _build(settings: Settings) -> Services:
+def _build(settings: Settings, telemetry: Telemetry) -> Services:
     credential = build_credential(settings.client_id)
     auth: HeaderFactory = (
         api_key_headers(settings.require_api_key())
@@ -109,7 +150,7 @@ def _build(settings: Settings) -> Services:
         backoff_initial_s=settings.backoff_initial_s,
     )
     openai = AzureOpenAI(
-        AzureClient(_shared_session(), auth, policy),
+        AzureClient(_shared_session(), auth, policy, telemetry),
         endpoint=settings.openai_endpoint,
         api_version=settings.api_version,
     )
@@ -119,7 +160,7 @@ def _build(settings: Settings) -> Services:
         None
         if settings.auth == "api_key"
         else ResourceManager(
-            AzureClient(_shared_session(), arm_auth, policy), base_url=settings.arm_base
+            AzureClient(_shared_session(), arm_auth, policy, telemetry), base_url=settings.arm_base
         )
     )
     table = table_client(
@@ -127,6 +168,7 @@ def _build(settings: Settings) -> Services:
         connection_string=settings.storage_connection,
         table_service_uri=str(settings.storage_table_uri) if settings.storage_table_uri else None,
         credential=credential,
+        policies=telemetry.table_policies(),
     )
     account = settings.require_account()
     return Services(
@@ -137,4 +179,5 @@ def _build(settings: Settings) -> Services:
         JobRegistry(table, account, ttl_s=settings.registry_cache_ttl_s),
         RegistryWriter(table, account),
         LearnedProfiles(),
+        telemetry,
     )

@@ -10,6 +10,8 @@
   each test gets a table of its own so tests never see each other's definitions.
 - `registry_table`: that table, created empty (`tests.helpers` seeds and reads it).
 - `seeded`: the world the bad-input properties of both tiers assume (`tests/strategies.py`).
+- `telemetry`: telemetry on for the test, its spans and metric points in memory
+  (`tests/telemetry.py`); every other test runs with telemetry off.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from tests.helpers import (
     STATUS_LINK_SECRET,
     SUBSCRIPTION,
 )
+from tests.telemetry import Telemetry, session_pipeline
 
 APP_ENV_NAMES = (*SETTING_NAMES, "DISCOVERY_SCHEDULE", "AZURE_TOKEN_CREDENTIALS")
 
@@ -140,3 +143,17 @@ def seeded(sim: Simulator, registry_table: TableClient, app_settings: AppSetting
 
     app_settings.set("MAX_REQUEST_BYTES", str(strategies.BODY_LIMIT))
     return strategies.seed_world(sim, registry_table)
+
+
+@pytest.fixture(scope="session")
+def _telemetry_pipeline() -> Iterator[Telemetry]:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield from session_pipeline(monkeypatch)
+
+
+@pytest.fixture
+def telemetry(_telemetry_pipeline: Telemetry, app_settings: AppSettings) -> Telemetry:
+    """Telemetry on for this test (OTLP to the session's receiver), with nothing recorded yet."""
+    app_settings.set("OTEL_EXPORTER_OTLP_ENDPOINT", _telemetry_pipeline.receiver.url)
+    _telemetry_pipeline.clear()
+    return _telemetry_pipeline

@@ -17,7 +17,15 @@ MAX_SIMULATOR_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 60
 # What importing `function_app` (the host's indexing) must not load: each loads on the first
 # call of a function that needs it.
-HEAVY_MODULES = ("pydantic", "azure.identity", "azure.data.tables", "requests", "shared.wiring")
+HEAVY_MODULES = (
+    "pydantic",
+    "azure.identity",
+    "azure.data.tables",
+    "requests",
+    "shared.wiring",
+    "opentelemetry",
+    "azure.monitor",
+)
 
 
 def _modules(folder: str) -> list[str]:

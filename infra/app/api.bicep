@@ -49,6 +49,10 @@ var coreSettings = [
   // Telemetry with the identity's Entra token (the component has local auth off).
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsights.properties.ConnectionString }
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
+  // The app configures its own OpenTelemetry pipeline on first use (shared/telemetry/pipeline.py):
+  // the Python worker must not configure a second one. With it off, the host keeps forwarding the
+  // worker's logs, which the app does not export.
+  { name: 'PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY', value: 'false' }
   // The identity for Azure OpenAI and ARM (azure-identity's ManagedIdentityCredential).
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
   // The Azure OpenAI resource: its name, endpoint, and where discovery lists its deployments.

@@ -29,4 +29,21 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
+// The runs' workbook, in the component's Workbooks: tokens per deployment per day, failed runs by
+// error code, throttled attempts, durations, runs and failure rate (the queries of
+// infra/monitoring/queries.kql; tests/infra/test_monitoring.py keeps the two equal). A workbook's
+// name is a GUID: this one derives from the component, so each deployment updates the same one.
+resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
+  name: guid(applicationInsights.id, 'polysync-azure-openai-runs')
+  location: location
+  tags: tags
+  kind: 'shared'
+  properties: {
+    displayName: 'Polysync Azure OpenAI runs'
+    category: 'workbook'
+    sourceId: applicationInsights.id
+    serializedData: loadTextContent('../monitoring/workbook.json')
+  }
+}
+
 output applicationInsightsName string = applicationInsights.name

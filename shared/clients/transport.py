@@ -36,6 +36,7 @@ from shared.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from shared.telemetry.recorder import OFF, Telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ def send(
     deadline: Deadline,
     policy: RetryPolicy,
     json_body: Any = None,
+    telemetry: Telemetry = OFF,
 ) -> UpstreamResponse:
     """Send one logical call, retrying as docs/design.md §8 says. Returns the final response
     whatever its status when it is not retryable; raises our errors for everything else."""
@@ -122,7 +124,15 @@ def send(
         if data is not None:
             headers["Content-Type"] = "application/json"
         try:
-            response = _attempt(session, method, url, headers, data, policy, remaining, attempt)
+            with telemetry.attempt(method, url, attempt) as span:
+                try:
+                    response = _attempt(
+                        session, method, url, headers, data, policy, remaining, attempt
+                    )
+                except requests.RequestException as exc:
+                    span.failed(type(exc).__name__)
+                    raise
+                span.answered(response.status, response.request_id)
         except requests.RequestException as exc:
             if should_retry_exception(exc, method) and attempt < policy.max_attempts:
                 _wait_or_stop(attempt, {}, deadline, policy, last=None, target=target)
@@ -190,6 +200,7 @@ class AzureClient:
     session: requests.Session
     auth_headers: HeaderFactory
     policy: RetryPolicy
+    telemetry: Telemetry = OFF
 
     def call(
         self, method: str, url: str, deadline: Deadline, json_body: Any = None
@@ -202,6 +213,7 @@ class AzureClient:
             deadline=deadline,
             policy=self.policy,
             json_body=json_body,
+            telemetry=self.telemetry,
         )
 
 

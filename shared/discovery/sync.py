@@ -14,6 +14,7 @@ from shared.clients.transport import Deadline
 from shared.discovery.classify import PARAMETERS, classify
 from shared.errors import AppError, NotConfigured
 from shared.models.answers import DiscoveryOutcome
+from shared.telemetry.recorder import current_run
 from shared.web import Outcome
 from shared.wiring import Services
 
@@ -47,6 +48,7 @@ def sync_deployments(trigger: str, services: Callable[[], Services]) -> Outcome:
     outcome.warnings = outcome.warnings[: c.MAX_STORED_WARNINGS]
     _record(app, outcome)
     _log(app, outcome)
+    _describe_span(app, outcome)
     if failure is not None:
         failure.answer = outcome.to_json()
         raise failure
@@ -94,6 +96,25 @@ def _record(app: Services, outcome: DiscoveryOutcome) -> None:
         app.writer.record_outcome(stored)
     except AppError as error:
         logger.warning("discovery outcome not recorded: %s", error.code)
+
+
+def _describe_span(app: Services, outcome: DiscoveryOutcome) -> None:
+    """The run span's facts: the same counts as the log line (never a message)."""
+    failed = outcome.error or {}
+    span = current_run()
+    span.identify(None, failed.get("request_id"))
+    span.facts(
+        trigger=outcome.trigger,
+        account=app.settings.account,
+        deployments=outcome.deployments,
+        created=outcome.created,
+        updated=outcome.updated,
+        unchanged=outcome.unchanged,
+        retired=outcome.retired,
+        unretired=outcome.unretired,
+        warnings=len(outcome.warnings),
+        upstream_status=failed.get("upstream_status"),
+    )
 
 
 def _log(app: Services, outcome: DiscoveryOutcome) -> None:

@@ -40,6 +40,7 @@ class Usage(_Upstream):
 
 
 class ChatCompletion(_Upstream):
+    id: str | None = None
     model: str | None = None
     choices: list[ChatChoice] = Field(min_length=1)
     usage: Usage = Field(default_factory=Usage)

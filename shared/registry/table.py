@@ -3,6 +3,7 @@ identity-based from `AzureWebJobsStorage__tableServiceUri` with the app's manage
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from azure.core.credentials import TokenCredential
@@ -33,15 +34,18 @@ def table_client(
     connection_string: str | None,
     table_service_uri: str | None,
     credential: TokenCredential,
+    policies: Sequence[Any] = (),
 ) -> TableClient | None:
     """A client for the registry table: from the `AzureWebJobsStorage` connection string, or
-    identity-based from `AzureWebJobsStorage__tableServiceUri` with the app's managed identity."""
+    identity-based from `AzureWebJobsStorage__tableServiceUri` with the app's managed identity.
+    `policies` run on each attempt, after azure-core's retry policy (telemetry's spans)."""
+    options = _TABLE_CLIENT_OPTIONS | {"per_retry_policies": list(policies)}
     if connection_string:
         return TableClient.from_connection_string(
             connection_string,
             table_name=table_name,
             transport=_transport(),
-            **_TABLE_CLIENT_OPTIONS,
+            **options,
         )
     if table_service_uri:
         return TableClient(
@@ -49,6 +53,6 @@ def table_client(
             table_name=table_name,
             credential=credential,
             transport=_transport(),
-            **_TABLE_CLIENT_OPTIONS,
+            **options,
         )
     return None

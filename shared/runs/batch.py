@@ -93,6 +93,7 @@ def batch_outcome(
     """The answer for a batch as Azure reported it, logged: a failure line for a batch that
     Azure ended without success (even one that failed at submission), else a success line."""
     state = batch.state
+    run.telemetry.answered(response_id=batch.id)
     answer = batch_answer(batch, response, run.deployment, app.settings.monitor_url())
     answer.api = app.openai.batch_api_version
     ended = BATCH_ENDED.get(state)

@@ -61,6 +61,13 @@ def run_chat(
             chat = responses.chat_answer(answer, job.deployment, api, response, app)
         else:
             chat = completion_answer(answer, job.deployment, api, response, app)
+    run.telemetry.answered(
+        model=chat.model,
+        response_id=answer.id,
+        input_tokens=chat.prompt_tokens,
+        output_tokens=chat.completion_tokens,
+        finish_reasons=[chat.finish_reason] if chat.finish_reason else [],
+    )
     run.log_success(
         response.status,
         response.request_id,

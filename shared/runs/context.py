@@ -12,8 +12,19 @@ from dataclasses import dataclass, field
 
 from shared.errors import AppError
 from shared.runs.ids import SyncOutcome, sync_run_id
+from shared.telemetry import names as n
+from shared.telemetry.recorder import RunRecorder, current_run
 
 logger = logging.getLogger("shared.runs")
+
+# The operation each kind of run is, in its telemetry span (shared.telemetry.names).
+OPERATIONS = {
+    "chat": n.CHAT,
+    "embedding": n.EMBEDDINGS,
+    "batch": n.CREATE_BATCH,
+    "batch status": n.POLL_BATCH,
+    "chat status": n.POLL_RESPONSE,
+}
 
 
 @dataclass
@@ -28,6 +39,15 @@ class RunContext:
     run_id: str | None = None  # an asynchronous run's id (a batch id) once Azure gave one
     sync: bool = True
     started: float = field(default_factory=time.monotonic)
+    # the run's span, when telemetry is on (the scope `shared.web.handle` opened)
+    telemetry: RunRecorder = field(default_factory=current_run, repr=False)
+
+    def __post_init__(self) -> None:
+        self.describe()
+
+    def describe(self) -> None:
+        """Tell the run's span what it is; again once the deployment it calls is known."""
+        self.telemetry.describe(OPERATIONS[self.kind], self.deployment)
 
     @contextmanager
     def failures(self) -> Iterator[None]:
@@ -60,6 +80,8 @@ class RunContext:
         """The one warning line every failed run gets: its ids, the code, Azure's status and
         request id, and facts that are never content (a batch status). `kind` overrides the
         run's own (a poll that finds its batch ended logs the batch as failed)."""
+        self.telemetry.identify(self.outcome_run_id("Failed"), request_id)
+        self.telemetry.facts(upstream_status=upstream_status, **_span_facts(facts))
         logger.warning(
             "%s run failed: run_id=%s deployment=%s code=%s%s upstream_status=%s request_id=%s "
             "duration_ms=%.0f",
@@ -78,6 +100,8 @@ class RunContext:
     ) -> None:
         """One line per successful run: ids, Azure's answer, timing, and a few facts that are
         never content (a finish reason, a token count, a vector length, a batch status)."""
+        self.telemetry.identify(self.outcome_run_id("Success"), request_id)
+        self.telemetry.facts(upstream_status=upstream_status, **_span_facts(facts))
         logger.info(
             "%s run succeeded: run_id=%s deployment=%s upstream_status=%d request_id=%s "
             "attempts=%d%s duration_ms=%.0f",
@@ -93,6 +117,14 @@ class RunContext:
 
     def elapsed_ms(self) -> float:
         return (time.monotonic() - self.started) * 1000
+
+
+def _span_facts(facts: dict[str, object]) -> dict[str, str | int | float | bool]:
+    return {
+        name: value if isinstance(value, str | int | float | bool) else str(value)
+        for name, value in facts.items()
+        if value is not None
+    }
 
 
 def _facts(facts: dict[str, object]) -> str:

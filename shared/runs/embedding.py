@@ -26,6 +26,7 @@ def run_embedding(external_id: str, body: bytes, services: Callable[[], Services
             job.deployment, {"input": job.params.input}, ready.deadline
         )
     vector, usage = embedding.data[0].embedding, embedding.usage
+    run.telemetry.answered(model=embedding.model, input_tokens=usage.prompt_tokens)
     run.log_success(
         response.status,
         response.request_id,

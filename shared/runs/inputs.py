@@ -88,6 +88,7 @@ def read_inputs(
         registry, external_id, spec, settings.require_registered_jobs
     )
     run.deployment = called_deployment(attributes, external_id)
+    run.describe()
     return RunInputs(params, attributes, run.deployment, definition)
 
 

@@ -74,6 +74,7 @@ def started(
 ) -> Outcome:
     """A background run Azure accepted: 202 Running with the signed link to poll."""
     run.sync, run.run_id = False, answer.id
+    run.telemetry.answered(model=answer.model, response_id=answer.id)
     if not answer.id.startswith("resp_"):
         raise UpstreamBadResponse(
             "Azure started a response whose id this app cannot poll.", **response.error_context()
@@ -106,6 +107,7 @@ def poll_response(
         answer, response = app.openai.get_response(
             response_id, Deadline(app.settings.run_deadline_s)
         )
+        run.telemetry.answered(model=answer.model, response_id=answer.id)
         if answer.status in RUNNING or answer.status not in KNOWN:
             if answer.status not in KNOWN:  # keep polling rather than fail a live response
                 logger.warning(
@@ -122,6 +124,11 @@ def poll_response(
             return _running(answer, deployment, response, app, origin, [])
         chat = chat_answer(answer, deployment or "", "v1", response, app)
     chat.run_id = response_id
+    run.telemetry.answered(
+        input_tokens=chat.prompt_tokens,
+        output_tokens=chat.completion_tokens,
+        finish_reasons=[chat.finish_reason] if chat.finish_reason else [],
+    )
     run.log_success(
         response.status, response.request_id, response.attempts, response_status=answer.status
     )

@@ -13,6 +13,8 @@ from shared.runs.batch import poll_batch
 from shared.runs.ids import BatchRun, ResponseRun, parse_run_id
 from shared.runs.links import StatusLink
 from shared.runs.responses import poll_response
+from shared.telemetry.names import POLL_SYNC
+from shared.telemetry.recorder import current_run
 from shared.web import Outcome
 from shared.wiring import Services
 
@@ -32,6 +34,9 @@ def poll_run(
         return poll_response(run.response_id, named, link, origin, services)
     if isinstance(run, BatchRun):
         return poll_batch(run.batch_id, named, link, origin, services)
+    span = current_run()
+    span.describe(POLL_SYNC, run.deployment)
+    span.identify(run.run_id)
     answer = SyncStatusAnswer(run_id=run.run_id, status=run.outcome, deployment=run.deployment)
     if run.outcome == "Success":
         return Outcome(200, answer)

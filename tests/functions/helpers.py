@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from urllib.parse import quote
 import azure.functions as func
 
 import function_app
+from local.invocation import invocation_context
 from local.simulator import RecordedRequest, Simulator
 from tests.helpers import sign_link
 
@@ -46,7 +48,10 @@ def invoke(
         route_params=route_params or {},
         body=raw,
     )
-    response = function(request)
+    arguments: dict[str, Any] = {"req": request}
+    if "context" in inspect.signature(function).parameters:
+        arguments["context"] = invocation_context(name, request.headers)
+    response = function(**arguments)
     assert response.mimetype == "application/json"
     return Reply(response.status_code, json.loads(response.get_body()), dict(response.headers))
 

@@ -11,6 +11,7 @@ from unittest.mock import MagicMock
 import pytest
 
 import function_app
+from local.invocation import invocation_context
 from local.simulator import DEFAULT_DEPLOYMENTS, Deployment, Fault
 from tests.functions.helpers import invoke
 from tests.helpers import ACCOUNT, RESOURCE_GROUP, SUBSCRIPTION, entities, seed_definition
@@ -298,7 +299,7 @@ def test_api_key_mode_makes_no_arm_call_and_says_why(sim, app_settings, registry
 def test_timer_and_http_trigger_do_the_same_work(registry_table, caplog):
     timer_function = function_app.discovery_sync.build().get_user_function()
     caplog.set_level(logging.WARNING)
-    timer_function(MagicMock(past_due=True))
+    timer_function(MagicMock(past_due=True), invocation_context("discovery_sync"))
     assert "past due" in caplog.text
     by_timer = {k: v[1] for k, v in table_state(registry_table).items()}
     health = invoke("health_details", "GET", "health/details").body["last_discovery"]

@@ -1,7 +1,8 @@
 """A log audit: every function, on its success and failure paths, with every logger at DEBUG
 (ours, azure-core's HTTP logging, azure-identity, msal, urllib3). No prompt, completion,
 embedding, token, key, SAS or connection string may appear in any record, and every run-failure
-line carries the run id, the deployment and Azure's request id.
+line carries the run id, the deployment and Azure's request id. Telemetry is on throughout: the
+same holds for every span, event and metric point it exports.
 
 Storage is reached with a SAS here (so a SAS is there to leak), and one run uses api_key mode."""
 
@@ -20,12 +21,16 @@ from azure.data.tables import (
     ResourceTypes,
     generate_account_sas,
 )
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
 
 import function_app
 from local.azurite import ACCOUNT as STORAGE_ACCOUNT
 from local.azurite import KEY as STORAGE_KEY
 from local.azurite import Azurite
 from local.host import LocalHost
+from local.invocation import invocation_context
 from local.simulator import Fault, Simulator
 from tests.conftest import AppSettings
 from tests.helpers import (
@@ -37,6 +42,7 @@ from tests.helpers import (
     link_params,
     sign_link,
 )
+from tests.telemetry import Telemetry
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +76,7 @@ def test_no_secret_or_content_in_any_log_record_and_failures_carry_their_ids(
     sas_storage: str,
     caplog: pytest.LogCaptureFixture,
     app_settings: AppSettings,
+    telemetry: Telemetry,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     answers: list[dict[str, Any]] = []
@@ -81,7 +88,9 @@ def test_no_secret_or_content_in_any_log_record_and_failures_carry_their_ids(
         return body
 
     # discovery: success (timer and HTTP), then an ARM refusal
-    function_app.discovery_sync.build().get_user_function()(MagicMock(past_due=False))
+    function_app.discovery_sync.build().get_user_function()(
+        MagicMock(past_due=False), invocation_context("discovery_sync")
+    )
     assert run("POST", "discovery", MASTER_KEY)["status"] == "Success"
     sim.add_fault(Fault(method="GET", path=r"/deployments$", status=403))
     refused = run("POST", "discovery", MASTER_KEY)["error"]
@@ -173,6 +182,16 @@ def test_no_secret_or_content_in_any_log_record_and_failures_carry_their_ids(
     leaked = [name for name, secret in secrets.items() if secret in text]
     assert leaked == [], [line for line in lines if any(s in line for s in secrets.values())]
 
+    # Telemetry was on: nothing of the above in any exported span, event, status, resource or
+    # metric point, as the SDK holds them or as they went over the wire (OTLP protobuf).
+    exported = _exported_text(telemetry)
+    assert len(telemetry.spans()) > 40 and "chat gpt-4o" in exported
+    leaked = [name for name, secret in secrets.items() if secret in exported]
+    assert leaked == []
+    wire = _exported_bytes(telemetry)
+    assert b"chat gpt-4o" in wire
+    assert [name for name, secret in secrets.items() if secret.encode() in wire] == []
+
     # One failure line per failed run, with the run's id, its deployment and Azure's request id
     # (None when Azure never answered). Not logged as runs: a refused route parameter (nothing
     # ran) and the status poll of a sync run that had failed earlier.
@@ -201,6 +220,31 @@ def _text(record: logging.LogRecord) -> str:
     if record.stack_info:
         parts.append(record.stack_info)
     return "\n".join(parts)
+
+
+def _exported_text(telemetry: Telemetry) -> str:
+    """Everything an exporter could send of the spans and metric points, as text."""
+    parts: list[str] = []
+    for span in telemetry.spans():
+        parts += [span.name, repr(dict(span.attributes or {})), str(span.status.description)]
+        parts += [repr(dict(span.resource.attributes))]
+        for event in span.events:
+            parts += [event.name, repr(dict(event.attributes or {}))]
+        for link in span.links:
+            parts.append(repr(dict(link.attributes or {})))
+    for name, points in telemetry.points().items():
+        parts += [name, *(repr(point) for point in points)]
+    return "\n".join(parts)
+
+
+def _exported_bytes(telemetry: Telemetry) -> bytes:
+    """What the OTLP exporters sent to the receiver, once flushed."""
+    tracer_provider, meter_provider = trace.get_tracer_provider(), metrics.get_meter_provider()
+    assert isinstance(tracer_provider, TracerProvider)
+    assert isinstance(meter_provider, MeterProvider)
+    tracer_provider.force_flush()
+    meter_provider.force_flush()
+    return b"\n".join(request.body for request in telemetry.receiver.requests())
 
 
 def _sas_signature(sas: str) -> str:
