@@ -78,9 +78,10 @@ openapi: $(PY_STAMP)
 checkov: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov -d infra --framework bicep --compact --quiet --skip-download
 
-## bench: every benchmark: our chat run against a bare requests POST and the openai SDK
-## (simulator, zero latency), then the discovery sync (see bench-discovery), then the load
-## (see bench-load), then parsing (see bench-parsing), then concurrency (see bench-concurrency)
+## bench: every benchmark: our chat run against a bare requests POST and the openai SDK, with
+## telemetry off and on (simulator, zero latency), then the discovery sync (see bench-discovery),
+## then the load (see bench-load), then parsing (see bench-parsing), then concurrency (see
+## bench-concurrency)
 bench: install
 	$(BIN)/python -m bench.chat
 	$(BIN)/python -m bench.discovery

@@ -83,8 +83,9 @@ class TableSpans(SansIOHTTPPolicy[Any, Any]):
         set_attribute(
             span, n.AZURE_REQUEST_ID, response.http_response.headers.get("x-ms-request-id")
         )
-        # A point read's 404 is the registry's "no such definition", an answer, not a fault.
-        if status >= 400 and not (status == 404 and request.http_request.method == "GET"):
+        if status >= 400 and not expected_answer(
+            request.http_request.method, template_of(request), status
+        ):
             span.set_attribute(n.ERROR_TYPE, str(status))
             span.set_status(Status(StatusCode.ERROR, str(status)))
         span.end()
@@ -100,6 +101,18 @@ class TableSpans(SansIOHTTPPolicy[Any, Any]):
         span.set_status(Status(StatusCode.ERROR, name))
         span.end()
         request.context["polysync_span"] = None
+
+
+def template_of(request: PipelineRequest[Any]) -> str:
+    return table_template(urlsplit(request.http_request.url).path)
+
+
+def expected_answer(method: str, template: str, status: int) -> bool:
+    """Table storage answers that are answers, not faults: a point read's 404 (the registry's
+    "no such definition") and creating the table when it exists (409 TableAlreadyExists)."""
+    return (method, status) == ("GET", 404) or (
+        (method, status) == ("POST", 409) and template.endswith("/Tables")
+    )
 
 
 def without_query(parts: SplitResult) -> str:

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from shared.telemetry.calls import table_template, url_template, without_query
+from shared.telemetry.calls import expected_answer, table_template, url_template, without_query
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,20 @@ def test_table_template_drops_the_entity_keys(path: str, template: str) -> None:
 def test_a_url_loses_its_query_and_fragment() -> None:
     url = "https://acct.table.core.windows.net/T()?sv=2024&sig=secret#frag"
     assert without_query(urlsplit(url)) == "https://acct.table.core.windows.net/T()"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "expected"),
+    [
+        ("GET", "/JobDefinitions()", 404, True),  # no such definition: an answer
+        ("POST", "/devstoreaccount1/Tables", 409, True),  # the table exists already
+        ("GET", "/JobDefinitions()", 403, False),
+        ("POST", "/$batch", 409, False),
+        ("PUT", "/JobDefinitions()", 404, False),
+        ("GET", "/JobDefinitions()", 503, False),
+    ],
+)
+def test_only_the_registrys_normal_answers_are_not_errors(
+    method: str, path: str, status: int, expected: bool
+) -> None:
+    assert expected_answer(method, path, status) is expected
