@@ -14,7 +14,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from local.simulator import Fault
 from shared import constants as c
 from tests.functions.helpers import chat, embed, invoke, status, submit_batch
-from tests.helpers import ACCOUNT, RESOURCE_GROUP, SUBSCRIPTION
+from tests.helpers import ACCOUNT, RESOURCE_GROUP, SUBSCRIPTION, link_params
 from tests.telemetry import Point, Telemetry
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -298,3 +298,35 @@ def test_telemetry_off_records_nothing(sim, telemetry: Telemetry, app_settings):
     assert embed("text-embedding-3-small", {"input": "Hi"}).status == 200
     assert telemetry.spans() == []
     assert telemetry.points() == {}
+
+
+def test_a_background_chat_run_and_its_completed_poll_count_the_tokens_once(
+    sim, telemetry: Telemetry
+):
+    sim.response_step_s = 60.0  # Azure keeps it running until the test completes it
+    started = chat("gpt-4o", {"user_prompt": "Hi", "background": True})
+    assert started.status == 202
+    run_id = started.body["run_id"]
+    create = telemetry.span("chat gpt-4o")
+    assert attrs(create)["polysync.outcome"] == "Running"
+    assert attrs(create)["polysync.run_id"] == attrs(create)["gen_ai.response.id"] == run_id
+    assert "gen_ai.usage.input_tokens" not in attrs(create)  # nothing spent yet, nothing counted
+    assert "gen_ai.client.token.usage" not in telemetry.points()
+
+    sim.set_response_status(run_id, "completed")
+    telemetry.clear()
+    done = status(run_id, params=link_params(started.body["statusQueryUrl"]))
+    assert done.status == 200
+    poll = telemetry.span("poll_response gpt-4o")
+    attributes = attrs(poll)
+    assert attributes["gen_ai.usage.input_tokens"] == done.body["prompt_tokens"]
+    assert attributes["gen_ai.usage.output_tokens"] == done.body["completion_tokens"]
+    assert attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert attributes["polysync.job_type"] == c.JOB_TYPE_CHAT
+    (call,) = azure_calls(telemetry, poll)
+    assert call.name == "GET /openai/v1/responses/{response_id}"
+    tokens = telemetry.points()["gen_ai.client.token.usage"]
+    assert sorted((p.attributes["gen_ai.token.type"], p.value) for p in tokens) == [
+        ("input", done.body["prompt_tokens"]),
+        ("output", done.body["completion_tokens"]),
+    ]
