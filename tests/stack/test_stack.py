@@ -81,6 +81,17 @@ def wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
     return True
 
 
+# Starts the command after it with SIGHUP's default disposition: a test run under nohup (a CI
+# runner's, say) would otherwise hand its ignored hang-up to the stack, which keeps it ignored
+# on purpose (test_under_nohup_a_hang_up_leaves_the_stack_running).
+DEFAULT_HANGUP = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGHUP, signal.SIG_DFL); "
+    "os.execvp(sys.argv[1], sys.argv[1:])",
+]
+
+
 class RunningStack:
     """A `python -m local.stack` child process and what it has printed so far."""
 
@@ -89,7 +100,7 @@ class RunningStack:
         env = dict(os.environ)
         env.pop(DEPLOYMENTS_FILE_ENV, None)
         self.process = subprocess.Popen(
-            [*launcher, sys.executable, "-m", "local.stack"]
+            [*(launcher or DEFAULT_HANGUP), sys.executable, "-m", "local.stack"]
             + ["--port", str(self.app_port), "--sim-port", str(self.sim_port)]
             + ["--azurite-port", str(self.azurite_port), "--azurite-location", str(location)],
             cwd=ROOT,
