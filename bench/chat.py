@@ -34,6 +34,7 @@ import subprocess
 import sys
 import time
 import timeit
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -477,6 +478,21 @@ def cold_first_runs_ms(env: Mapping[str, str], runs: int) -> list[float]:
     return [timed_script(script, env, "the cold first run") * 1000 for _ in range(runs)]
 
 
+def cold_first_runs_with_telemetry_ms(env: Mapping[str, str], runs: int) -> dict[str, list[float]]:
+    """The same with telemetry on: the first run also imports and configures the pipeline (the
+    OTLP exporters, or the Azure Monitor distro, exporting to a receiver on loopback)."""
+    with TelemetryReceiver() as receiver:
+        connection = f"InstrumentationKey={uuid.uuid4()};IngestionEndpoint={receiver.url}/"
+        modes = {
+            "otlp": {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url},
+            "azure_monitor": {
+                "APPLICATIONINSIGHTS_CONNECTION_STRING": connection,
+                "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
+            },
+        }
+        return {mode: cold_first_runs_ms({**env, **extra}, runs) for mode, extra in modes.items()}
+
+
 @dataclass(frozen=True)
 class ColdStart:
     median_ms: dict[str, float]
@@ -557,6 +573,9 @@ def render(report: dict[str, Any], rows: list[Stats], cold: ColdStart) -> str:
     lines.append(
         f"import function_app + first chat run (aad){first_cold['median']:>8.0f}   runs: {runs}"
     )
+    for mode, cold_on in report["cold_start_ms"]["import_and_first_run_telemetry_on"].items():
+        runs = ", ".join(f"{value:.0f}" for value in cold_on["runs"])
+        lines.append(f"  the same, telemetry on ({mode}){cold_on['median']:>8.0f}   runs: {runs}")
     lines.append("")
     lines.append("Self import time of `import function_app` by package (-X importtime, median ms):")
     lines += [f"  {group:<24}{ms:>8.1f}" for group, ms in cold.top_imports_ms.items()]
@@ -606,6 +625,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         os.environ.update(app_settings(sim, storage, api_key=False))
         cold_runs_ms = cold_first_runs_ms(dict(os.environ), args.cold_runs)
+        cold_telemetry_ms = cold_first_runs_with_telemetry_ms(dict(os.environ), args.cold_runs)
         wiring.reset()  # the app reads its settings once per process: read these ones
         aad = our_runs(function, "chat_run (aad)", sim, n=n, warmup=warmup, misses=args.misses)
         expect_auth(sim, "chat_run (aad)", "authorization")
@@ -679,6 +699,10 @@ def main(argv: list[str] | None = None) -> int:
             "median": cold.median_ms,
             "runs": cold.runs_ms,
             "function_app_self_import_by_package": cold.top_imports_ms,
+            "import_and_first_run_telemetry_on": {
+                mode: {"median": statistics.median(values), "runs": values}
+                for mode, values in cold_telemetry_ms.items()
+            },
             "import_and_first_run": {
                 "median": statistics.median(cold_runs_ms),
                 "runs": cold_runs_ms,
