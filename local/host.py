@@ -32,7 +32,7 @@ import azure.functions as func
 from azure.functions.decorators.http import HttpTrigger
 
 from local._http import KeepAliveHandler, TrackingHTTPServer
-from local.invocation import invocation_context
+from local.invocation import invocation_context, takes_context
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7071
@@ -240,7 +240,7 @@ def discover_routes(app: func.FunctionApp, route_prefix: str) -> list[Route]:
                 trigger_arg=trigger.name,
                 function=user_function,
                 segments=segments,
-                takes_context="context" in inspect.signature(user_function).parameters,
+                takes_context=takes_context(user_function),
             )
         )
     return routes

@@ -4,9 +4,10 @@ host and the tests build it: its trace context is the caller's `traceparent` and
 
 from __future__ import annotations
 
+import inspect
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import azure.functions as func
@@ -58,6 +59,11 @@ class LocalContext(func.Context):
     @property
     def retry_context(self) -> RetryContext:
         raise NotImplementedError("the local host has no retry policies")
+
+
+def takes_context(function: Callable[..., Any]) -> bool:
+    """Whether the worker passes the function a `context` (it has a parameter of that name)."""
+    return "context" in inspect.signature(function).parameters
 
 
 def invocation_context(

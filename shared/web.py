@@ -74,9 +74,9 @@ def handle(
     answer's status and error code."""
     if trace is None:
         return _answer(function, call, NO_RUN)
-    from shared.telemetry.scope import run_scope  # the settings, on a run's first call
+    from shared import wiring  # the settings (and telemetry's pipeline), on a run's first call
 
-    with run_scope(function, trace) as run:
+    with wiring.telemetry().run(function, trace) as run:
         return _answer(function, call, run)
 
 

@@ -77,17 +77,15 @@ def settings_or_problem() -> tuple[Settings | None, NotConfigured | None]:
 
 def services() -> Services:
     """The process's services (raises NotConfigured, naming the setting)."""
-    global _services, _telemetry
+    global _services
     built = _services
     if built is not None:
         return built
+    chosen = telemetry()  # decided first: it takes the same lock
     with _lock:
         if _services is None:
             logsafety.install()
-            built_settings = settings()
-            if _telemetry is None:
-                _telemetry = _build_telemetry(built_settings)
-            _services = _build(built_settings, _telemetry)
+            _services = _build(settings(), chosen)
         return _services
 
 

@@ -13,7 +13,7 @@ from shared import constants as c
 from shared.clients.transport import Deadline
 from shared.discovery.classify import PARAMETERS, classify
 from shared.errors import AppError, NotConfigured
-from shared.models.answers import DiscoveryOutcome
+from shared.models.answers import DiscoveryOutcome, SyncCounts
 from shared.telemetry.recorder import current_run
 from shared.web import Outcome
 from shared.wiring import Services
@@ -107,13 +107,9 @@ def _describe_span(app: Services, outcome: DiscoveryOutcome) -> None:
         trigger=outcome.trigger,
         account=app.settings.account,
         deployments=outcome.deployments,
-        created=outcome.created,
-        updated=outcome.updated,
-        unchanged=outcome.unchanged,
-        retired=outcome.retired,
-        unretired=outcome.unretired,
         warnings=len(outcome.warnings),
         upstream_status=failed.get("upstream_status"),
+        **{name: getattr(outcome, name) for name in SyncCounts.model_fields},
     )
 
 

@@ -81,7 +81,7 @@ class RunContext:
         request id, and facts that are never content (a batch status). `kind` overrides the
         run's own (a poll that finds its batch ended logs the batch as failed)."""
         self.telemetry.identify(self.outcome_run_id("Failed"), request_id)
-        self.telemetry.facts(upstream_status=upstream_status, **_span_facts(facts))
+        self.telemetry.facts(upstream_status=upstream_status, **facts)
         logger.warning(
             "%s run failed: run_id=%s deployment=%s code=%s%s upstream_status=%s request_id=%s "
             "duration_ms=%.0f",
@@ -101,7 +101,7 @@ class RunContext:
         """One line per successful run: ids, Azure's answer, timing, and a few facts that are
         never content (a finish reason, a token count, a vector length, a batch status)."""
         self.telemetry.identify(self.outcome_run_id("Success"), request_id)
-        self.telemetry.facts(upstream_status=upstream_status, **_span_facts(facts))
+        self.telemetry.facts(upstream_status=upstream_status, **facts)
         logger.info(
             "%s run succeeded: run_id=%s deployment=%s upstream_status=%d request_id=%s "
             "attempts=%d%s duration_ms=%.0f",
@@ -117,14 +117,6 @@ class RunContext:
 
     def elapsed_ms(self) -> float:
         return (time.monotonic() - self.started) * 1000
-
-
-def _span_facts(facts: dict[str, object]) -> dict[str, str | int | float | bool]:
-    return {
-        name: value if isinstance(value, str | int | float | bool) else str(value)
-        for name, value in facts.items()
-        if value is not None
-    }
 
 
 def _facts(facts: dict[str, object]) -> str:

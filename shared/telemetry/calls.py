@@ -56,21 +56,12 @@ class TableSpans(SansIOHTTPPolicy[Any, Any]):
         attempt = int(request.context.get("polysync_attempt", 0)) + 1
         request.context["polysync_attempt"] = attempt
         template = table_template(parts.path)
-        attributes: dict[str, AttributeValue] = {
-            n.HTTP_METHOD: http.method,
-            n.URL_TEMPLATE: template,
-            n.URL_FULL: without_query(parts),
-            n.SERVER_ADDRESS: parts.hostname or "",
-            n.AZURE_NAMESPACE: "Microsoft.Storage",
-            n.ATTEMPT: attempt,
-        }
-        if parts.port is not None:
-            attributes[n.SERVER_PORT] = parts.port
-        if attempt > 1:
-            attributes[n.HTTP_RESEND_COUNT] = attempt - 1
+        attributes = call_attributes(http.method, parts, template, attempt)
+        attributes[n.AZURE_NAMESPACE] = "Microsoft.Storage"
         request.context["polysync_span"] = self._tracer.start_span(
             f"{http.method} {template}", kind=SpanKind.CLIENT, attributes=attributes
         )
+        request.context["polysync_template"] = template
 
     def on_response(
         self, request: PipelineRequest[Any], response: PipelineResponse[Any, Any]
@@ -78,16 +69,9 @@ class TableSpans(SansIOHTTPPolicy[Any, Any]):
         span: Span | None = request.context.get("polysync_span")
         if span is None:
             return
-        status = response.http_response.status_code
-        span.set_attribute(n.HTTP_STATUS, status)
-        set_attribute(
-            span, n.AZURE_REQUEST_ID, response.http_response.headers.get("x-ms-request-id")
-        )
-        if status >= 400 and not expected_answer(
-            request.http_request.method, template_of(request), status
-        ):
-            span.set_attribute(n.ERROR_TYPE, str(status))
-            span.set_status(Status(StatusCode.ERROR, str(status)))
+        status, method = response.http_response.status_code, request.http_request.method
+        expected = expected_answer(method, request.context["polysync_template"], status)
+        record_answer(span, status, response.http_response.headers.get("x-ms-request-id"), expected)
         span.end()
         request.context["polysync_span"] = None
 
@@ -103,8 +87,31 @@ class TableSpans(SansIOHTTPPolicy[Any, Any]):
         request.context["polysync_span"] = None
 
 
-def template_of(request: PipelineRequest[Any]) -> str:
-    return table_template(urlsplit(request.http_request.url).path)
+def call_attributes(
+    method: str, parts: SplitResult, template: str, attempt: int
+) -> dict[str, AttributeValue]:
+    """What every call span says of its HTTP attempt (Azure OpenAI, ARM, Table storage)."""
+    attributes: dict[str, AttributeValue] = {
+        n.HTTP_METHOD: method,
+        n.URL_TEMPLATE: template,
+        n.URL_FULL: without_query(parts),
+        n.SERVER_ADDRESS: parts.hostname or "",
+        n.ATTEMPT: attempt,
+    }
+    if parts.port is not None:
+        attributes[n.SERVER_PORT] = parts.port
+    if attempt > 1:
+        attributes[n.HTTP_RESEND_COUNT] = attempt - 1
+    return attributes
+
+
+def record_answer(span: Span, status: int, request_id: str | None, expected: bool) -> None:
+    """The answer's status and request id; a 4xx or 5xx that is not `expected` is an error."""
+    span.set_attribute(n.HTTP_STATUS, status)
+    set_attribute(span, n.AZURE_REQUEST_ID, request_id)
+    if status >= 400 and not expected:
+        span.set_attribute(n.ERROR_TYPE, str(status))
+        span.set_status(Status(StatusCode.ERROR, str(status)))
 
 
 def expected_answer(method: str, template: str, status: int) -> bool:

@@ -23,10 +23,15 @@ from opentelemetry.util.types import AttributeValue
 
 from shared import constants as c
 from shared.telemetry import names as n
-from shared.telemetry.calls import TableSpans, set_attribute, url_template, without_query
+from shared.telemetry.calls import (
+    TableSpans,
+    call_attributes,
+    record_answer,
+    set_attribute,
+    url_template,
+)
 from shared.telemetry.recorder import (
     AttemptRecorder,
-    Fact,
     RunRecorder,
     Telemetry,
     TraceParent,
@@ -53,7 +58,7 @@ class LiveRun(RunRecorder):
         self._started = time.monotonic()
         self._attempts = 0
         self._response_model: str | None = None
-        self._tokens: dict[str, int] = {}
+        self.tokens: dict[str, int] = {}
         self._facts: dict[str, AttributeValue] = {}
 
     @property
@@ -80,9 +85,9 @@ class LiveRun(RunRecorder):
     ) -> None:
         self._response_model = model or self._response_model
         if input_tokens is not None:
-            self._tokens["input"] = input_tokens
+            self.tokens["input"] = input_tokens
         if output_tokens is not None:
-            self._tokens["output"] = output_tokens
+            self.tokens["output"] = output_tokens
         set_attribute(self._span, n.RESPONSE_ID, response_id)
         if finish_reasons:
             self._span.set_attribute(n.FINISH_REASONS, list(finish_reasons))
@@ -91,10 +96,11 @@ class LiveRun(RunRecorder):
         set_attribute(self._span, n.RUN_ID, run_id)
         set_attribute(self._span, n.AZURE_REQUEST_ID, request_id)
 
-    def facts(self, **facts: Fact | None) -> None:
+    def facts(self, **facts: object) -> None:
         for name, value in facts.items():
             if value is not None:
-                self._facts[f"polysync.{name}"] = value
+                fact = value if isinstance(value, str | bool | int | float) else str(value)
+                self._facts[f"polysync.{name}"] = fact
 
     def attempted(self) -> None:
         self._attempts += 1
@@ -107,15 +113,15 @@ class LiveRun(RunRecorder):
         span.set_attribute(n.OUTCOME, outcome)
         span.set_attribute(n.ANSWER_STATUS, http_status)
         span.set_attribute(n.ATTEMPTS, self._attempts)
-        if "input" in self._tokens:
-            span.set_attribute(n.INPUT_TOKENS, self._tokens["input"])
-        if "output" in self._tokens:
-            span.set_attribute(n.OUTPUT_TOKENS, self._tokens["output"])
+        if "input" in self.tokens:
+            span.set_attribute(n.INPUT_TOKENS, self.tokens["input"])
+        if "output" in self.tokens:
+            span.set_attribute(n.OUTPUT_TOKENS, self.tokens["output"])
         if error_code is not None:
             span.set_attribute(n.ERROR_TYPE, error_code)
             span.set_attribute(n.ERROR_CODE, error_code)
             span.set_status(Status(StatusCode.ERROR, error_code))
-        self._telemetry.record_run(self, dims, outcome, error_code, self._tokens)
+        self._telemetry.record_run(self, outcome, error_code)
 
     def elapsed_s(self) -> float:
         return time.monotonic() - self._started
@@ -143,11 +149,7 @@ class LiveAttempt(AttemptRecorder):
         self._telemetry, self._span = telemetry, span
 
     def answered(self, status: int, request_id: str | None) -> None:
-        self._span.set_attribute(n.HTTP_STATUS, status)
-        set_attribute(self._span, n.AZURE_REQUEST_ID, request_id)
-        if status >= 400:
-            self._span.set_attribute(n.ERROR_TYPE, str(status))
-            self._span.set_status(Status(StatusCode.ERROR, str(status)))
+        record_answer(self._span, status, request_id, expected=False)
         if status == 429:
             self._telemetry.record_throttled()
 
@@ -168,7 +170,7 @@ class LiveTelemetry(Telemetry):
             self.server[n.SERVER_PORT] = parts.port
         self._tracer = trace.get_tracer(n.INSTRUMENTATION_SCOPE)
         meter = metrics.get_meter(n.INSTRUMENTATION_SCOPE)
-        self._tokens = meter.create_histogram(
+        self._token_usage = meter.create_histogram(
             n.TOKEN_USAGE,
             unit="{token}",
             description="Tokens used by a run, by token type (input, output).",
@@ -214,21 +216,10 @@ class LiveTelemetry(Telemetry):
         current_run().attempted()
         parts = urlsplit(url)
         template = url_template(parts.path)
-        attributes: dict[str, AttributeValue] = {
-            n.HTTP_METHOD: method,
-            n.URL_TEMPLATE: template,
-            n.URL_FULL: without_query(parts),
-            n.SERVER_ADDRESS: parts.hostname or "",
-            n.ATTEMPT: attempt,
-        }
-        if parts.port is not None:
-            attributes[n.SERVER_PORT] = parts.port
-        if attempt > 1:
-            attributes[n.HTTP_RESEND_COUNT] = attempt - 1
         with self._tracer.start_as_current_span(
             f"{method} {template}",
             kind=SpanKind.CLIENT,
-            attributes=attributes,
+            attributes=call_attributes(method, parts, template, attempt),
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
@@ -237,21 +228,16 @@ class LiveTelemetry(Telemetry):
     def table_policies(self) -> list[Any]:
         return [TableSpans(self._tracer)]
 
-    def record_run(
-        self,
-        run: LiveRun,
-        dims: dict[str, AttributeValue],
-        outcome: str,
-        error_code: str | None,
-        tokens: dict[str, int],
-    ) -> None:
+    def record_run(self, run: LiveRun, outcome: str, error_code: str | None) -> None:
+        """The run's metric points, with the attributes it ended with."""
+        dims = run.dimensions()
         failed = {n.ERROR_TYPE: error_code} if error_code is not None else {}
         self._runs.add(1, dims | {n.OUTCOME: outcome} | failed)
         if n.OPERATION not in dims:
             return
         self._duration.record(run.elapsed_s(), dims | failed)
-        for token_type, count in tokens.items():
-            self._tokens.record(count, dims | {n.TOKEN_TYPE: token_type})
+        for token_type, count in run.tokens.items():
+            self._token_usage.record(count, dims | {n.TOKEN_TYPE: token_type})
 
     def record_throttled(self) -> None:
         run = current_run()

@@ -41,7 +41,6 @@ OUTCOME: Final = "polysync.outcome"  # Success, Running, Failed: what the answer
 ANSWER_STATUS: Final = "polysync.http_status"  # the HTTP status the app answered Polysync
 ATTEMPTS: Final = "polysync.attempts"  # HTTP attempts to Azure in the run, retries included
 ATTEMPT: Final = "polysync.attempt"  # which attempt a call span is (1 = the first)
-UPSTREAM_STATUS: Final = "polysync.upstream_status"  # the status of Azure's final answer
 # error.type again: Application Insights keeps no error.type among a span's customDimensions
 ERROR_CODE: Final = "polysync.error_code"
 

@@ -14,8 +14,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-Fact = str | int | float | bool
-
 
 @dataclass(frozen=True)
 class TraceParent:
@@ -48,9 +46,9 @@ class RunRecorder:
     def identify(self, run_id: str | None, request_id: str | None = None) -> None:
         """The run id Polysync sees, and Azure's request id of the run's final call."""
 
-    def facts(self, **facts: Fact | None) -> None:
+    def facts(self, **facts: object) -> None:
         """Counts and states that are never content (`polysync.{name}`): a batch's status, a
-        discovery's counts. None leaves a fact out."""
+        discovery's counts. None leaves a fact out; a value of another type is its str()."""
 
     def attempted(self) -> None:
         """One more HTTP attempt to Azure in this run (the transport calls it)."""

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +11,7 @@ from urllib.parse import quote
 import azure.functions as func
 
 import function_app
-from local.invocation import invocation_context
+from local.invocation import invocation_context, takes_context
 from local.simulator import RecordedRequest, Simulator
 from tests.helpers import sign_link
 
@@ -49,7 +48,7 @@ def invoke(
         body=raw,
     )
     arguments: dict[str, Any] = {"req": request}
-    if "context" in inspect.signature(function).parameters:
+    if takes_context(function):
         arguments["context"] = invocation_context(name, request.headers)
     response = function(**arguments)
     assert response.mimetype == "application/json"

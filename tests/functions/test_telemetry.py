@@ -190,12 +190,12 @@ def test_a_batch_submit_and_its_polls_are_runs_of_their_own(sim, telemetry: Tele
     assert batch_id not in call.name
     runs = telemetry.points()["polysync.runs"]
     assert runs == [
-        Point(genai(sim, "poll_batch", "gpt-4o", c.JOB_TYPE_BATCH, None) | _success(), 1)
+        Point(
+            genai(sim, "poll_batch", "gpt-4o", c.JOB_TYPE_BATCH, None)
+            | {"polysync.outcome": "Success"},
+            1,
+        )
     ]
-
-
-def _success() -> dict[str, str]:
-    return {"polysync.outcome": "Success"}
 
 
 def test_a_discovery_is_an_internal_span_over_arm_and_the_registry(
