@@ -121,7 +121,7 @@ class LiveRun(RunRecorder):
             span.set_attribute(n.ERROR_TYPE, error_code)
             span.set_attribute(n.ERROR_CODE, error_code)
             span.set_status(Status(StatusCode.ERROR, error_code))
-        self._telemetry.record_run(self, outcome, error_code)
+        self._telemetry.record_run(self, dims, outcome, error_code)
 
     def elapsed_s(self) -> float:
         return time.monotonic() - self._started
@@ -228,9 +228,10 @@ class LiveTelemetry(Telemetry):
     def table_policies(self) -> list[Any]:
         return [TableSpans(self._tracer)]
 
-    def record_run(self, run: LiveRun, outcome: str, error_code: str | None) -> None:
-        """The run's metric points, with the attributes it ended with."""
-        dims = run.dimensions()
+    def record_run(
+        self, run: LiveRun, dims: dict[str, AttributeValue], outcome: str, error_code: str | None
+    ) -> None:
+        """The run's metric points, with the attributes it ended with (`dims`)."""
         failed = {n.ERROR_TYPE: error_code} if error_code is not None else {}
         self._runs.add(1, dims | {n.OUTCOME: outcome} | failed)
         if n.OPERATION not in dims:
