@@ -9,6 +9,7 @@ change what is measured.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import metadata
@@ -20,6 +21,7 @@ from azure.data.tables import TableServiceClient
 from local.azurite import Azurite, AzuriteError
 from local.simulator import Simulator
 from shared import constants as c
+from shared import wiring
 from shared.settings import SETTING_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +76,13 @@ def app_settings(sim: Simulator, storage: str, *, api_key: bool = False) -> dict
     if api_key:
         settings |= {"AZURE_OPENAI_AUTH": "api_key", "AZURE_OPENAI_API_KEY": sim.api_key}
     return settings
+
+
+def use_app_settings(settings: dict[str, str]) -> None:
+    """Put the app's settings in the environment, and make the app read them again (it reads
+    them once per process)."""
+    os.environ.update(settings)
+    wiring.reset()
 
 
 def seed_chat_definition(storage: str) -> None:

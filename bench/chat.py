@@ -60,6 +60,7 @@ from bench._stack import (
     bench_simulator,
     finish,
     seed_chat_definition,
+    use_app_settings,
     versions,
     without_app_settings,
 )
@@ -623,15 +624,13 @@ def main(argv: list[str] | None = None) -> int:
             "requests": bare_requests(sim, n=n, warmup=warmup),
             SDK: openai_sdk(sim, n=n, warmup=warmup),
         }
-        os.environ.update(app_settings(sim, storage, api_key=False))
+        use_app_settings(app_settings(sim, storage, api_key=False))
         cold_runs_ms = cold_first_runs_ms(dict(os.environ), args.cold_runs)
         cold_telemetry_ms = cold_first_runs_with_telemetry_ms(dict(os.environ), args.cold_runs)
-        wiring.reset()  # the app reads its settings once per process: read these ones
         aad = our_runs(function, "chat_run (aad)", sim, n=n, warmup=warmup, misses=args.misses)
         expect_auth(sim, "chat_run (aad)", "authorization")
         token_requests = aad.token_requests
-        os.environ.update(app_settings(sim, storage, api_key=True))
-        wiring.reset()
+        use_app_settings(app_settings(sim, storage, api_key=True))
         key = our_runs(function, "chat_run (api_key)", sim, n=n, warmup=warmup, misses=0)
         expect_auth(sim, "chat_run (api_key)", "api-key")
         telemetry = telemetry_runs(function, sim, n=n, warmup=warmup)

@@ -50,6 +50,7 @@ from bench._stack import (
     bench_simulator,
     check_lines,
     finish,
+    use_app_settings,
     versions,
     without_app_settings,
 )
@@ -570,8 +571,7 @@ def main(argv: list[str] | None = None) -> int:
         azurite() as azurite_server,
         CountingProxy(azurite_server.port) as proxy,
     ):
-        os.environ.update(app_settings(sim, connection_string(proxy.port)))
-        wiring.reset()  # the app reads its settings once per process: read these ones
+        use_app_settings(app_settings(sim, connection_string(proxy.port)))
         wiring.services()  # untimed: settings and clients (no request is sent building them)
         first = run_scenario(
             "first",

@@ -65,12 +65,12 @@ from bench._stack import (
     check_lines,
     finish,
     seed_chat_definition,
+    use_app_settings,
     versions,
     without_app_settings,
 )
 from local.host import HostKeys, LocalHost
 from local.simulator import Simulator
-from shared import wiring
 
 RUN_ID = f"{DEPLOYMENT}#sync#Success"
 FUNCTION_KEY = "bench-function-key"
@@ -463,8 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         storage, storage_port = azurite_server.connection_string, azurite_server.port
         if args.with_definition:
             seed_chat_definition(storage)
-        os.environ.update(app_settings(sim, storage))
-        wiring.reset()  # the app reads its settings once per process: read these ones
+        use_app_settings(app_settings(sim, storage))
         sim_port = urlsplit(sim.url).port
         ports = {storage_port: "azurite", host.port: "local host"}
         if sim_port is not None:

@@ -4,8 +4,9 @@ what the Azure Monitor exporter posts to). The tests and the benchmark export to
 `python -m local.otlp` it prints a line per span it receives, to watch the local stack's
 telemetry (`OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 make run`).
 
-It keeps everything it received: the decoded spans and metric points, the raw bodies, and each
-request's headers (an exporter's `OTEL_EXPORTER_OTLP_HEADERS`, an ingestion's bearer token).
+It keeps the newest of what it received (KEEP of each kind): the decoded spans and metric
+points, the raw bodies, and each request's headers (an exporter's `OTEL_EXPORTER_OTLP_HEADERS`,
+an ingestion's bearer token).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import ssl
 import threading
 import zlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,12 +58,20 @@ class ReceivedSpan:
     resource: dict[str, Any]
 
 
+# What the receiver keeps of each kind, the newest: it may run as long as the local stack does.
+KEEP = 10_000
+
+
+def _recent() -> deque[Any]:
+    return deque(maxlen=KEEP)
+
+
 @dataclass
 class Store:
-    requests: list[Received] = field(default_factory=list)
-    spans: list[ReceivedSpan] = field(default_factory=list)
-    metrics: list[dict[str, Any]] = field(default_factory=list)  # MessageToDict of each metric
-    envelopes: list[dict[str, Any]] = field(default_factory=list)  # Application Insights items
+    requests: deque[Received] = field(default_factory=_recent)
+    spans: deque[ReceivedSpan] = field(default_factory=_recent)
+    metrics: deque[dict[str, Any]] = field(default_factory=_recent)  # MessageToDict of each
+    envelopes: deque[dict[str, Any]] = field(default_factory=_recent)  # Application Insights'
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 

@@ -5,10 +5,9 @@ how the openai SDK's ``OpenAI(base_url=".../openai/v1/", api_key=...)`` sends it
 
 from __future__ import annotations
 
-from local.simulator.errors import Reject, azure_error, resource_not_found
+from local.simulator.errors import Reject, azure_error, identity_error, resource_not_found
 from local.simulator.identity import COGNITIVE_SERVICES_AUDIENCE, Identity
 from local.simulator.models import RecordedRequest
-from local.simulator.responses import json_response
 from local.simulator.state import State
 
 BEARER_REJECTED = (
@@ -48,4 +47,4 @@ class DataPlaneGuard:
             return
         audience = self._identity.audience(token.strip())
         if not is_bearer or audience != COGNITIVE_SERVICES_AUDIENCE:
-            raise Reject(json_response(401, {"statusCode": 401, "message": BEARER_REJECTED}))
+            raise Reject(identity_error(401, BEARER_REJECTED))

@@ -31,9 +31,12 @@ def identity_error(status: int, message: str) -> Response:
     return json_response(status, {"statusCode": status, "message": message})
 
 
-def invalid_request(message: str, param: str | None) -> Reject:
-    error = {"message": message, "type": "invalid_request_error", "param": param, "code": None}
-    return Reject(json_response(400, {"error": error}))
+def invalid_request(
+    message: str, param: str | None, code: str | None = None, status: int = 400
+) -> Reject:
+    """An error in the OpenAI shape (type invalid_request_error), 400 unless `status` says."""
+    error = {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+    return Reject(json_response(status, {"error": error}))
 
 
 def resource_not_found() -> Response:

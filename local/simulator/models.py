@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from types import NoneType
 from typing import Any, cast
 
@@ -101,9 +102,9 @@ class Deployment:
         if self.capacity < 0 or self.vector_length < 1:
             raise ValueError("capacity must be >= 0 and dimensions >= 1")
 
-    @property
+    @cached_property
     def family(self) -> Family:
-        """What the model accepts (local/simulator/families.py)."""
+        """What the model accepts (local/simulator/families.py); looked up once."""
         return family_for(self.model)
 
     @property

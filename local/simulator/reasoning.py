@@ -20,7 +20,6 @@ from local.simulator.errors import Reject, azure_error, invalid_request
 from local.simulator.families import MAX_COMPLETION_TOKENS_API_VERSION, Family, older_than
 from local.simulator.inference import json_type
 from local.simulator.models import Deployment
-from local.simulator.responses import json_response
 
 SAMPLING_DEFAULTS: dict[str, int] = {
     "temperature": 1,
@@ -56,15 +55,9 @@ EFFORT_FACTORS = {"none": 0, "minimal": 1, "low": 2, "medium": 4, "high": 8, "xh
 REASONING_BASE_TOKENS = 16
 
 
-def openai_error(message: str, param: str | None, code: str | None) -> Reject:
-    """A 400 in the OpenAI shape (type invalid_request_error)."""
-    error = {"message": message, "type": "invalid_request_error", "param": param, "code": code}
-    return Reject(json_response(400, {"error": error}))
-
-
 def unsupported_parameter(name: str, extra: str = "") -> Reject:
     message = UNSUPPORTED_PARAMETER.format(name=name) + extra
-    return openai_error(message, name, "unsupported_parameter")
+    return invalid_request(message, name, "unsupported_parameter")
 
 
 def check_api_version(deployment: Deployment, api_version: str | None) -> None:
@@ -98,7 +91,7 @@ def check_responses(deployment: Deployment, payload: dict[str, Any]) -> str:
     for name, moved in MOVED_PARAMETERS.items():
         if payload.get(name) is not None:
             message = MOVED_IN_RESPONSES.format(name=name, moved=moved)
-            raise openai_error(message, name, "unsupported_parameter")
+            raise invalid_request(message, name, "unsupported_parameter")
     family = deployment.family
     reasoning = payload.get("reasoning")
     if reasoning is not None and not isinstance(reasoning, dict):
@@ -129,7 +122,7 @@ def _check_sampling(
         if not default_only:
             raise unsupported_parameter(name)
         message = UNSUPPORTED_DEFAULT_ONLY.format(name=name, value=_shown(value), default=default)
-        raise openai_error(message, name, "unsupported_value")
+        raise invalid_request(message, name, "unsupported_value")
     for name in LOGPROB_PARAMETERS:
         if payload.get(name) not in (None, False):
             raise unsupported_parameter(name)
@@ -143,7 +136,7 @@ def _effort(family: Family, effort: Any, name: str) -> str:
     if effort not in family.efforts:
         supported = _listed([f"'{value}'" for value in family.efforts])
         message = UNSUPPORTED_EFFORT.format(name=name, value=_quoted(effort), supported=supported)
-        raise openai_error(message, name, "unsupported_value")
+        raise invalid_request(message, name, "unsupported_value")
     return str(effort)
 
 

@@ -22,7 +22,6 @@ from typing import Any, Literal, cast, get_args
 
 from local.simulator.batch_store import DEFAULT_BATCH_STEP_S, checked_step_s, one_of
 from local.simulator.errors import Reject, invalid_request
-from local.simulator.responses import json_response
 from local.simulator.state import State
 
 ResponseStatus = Literal["queued", "in_progress", "completed", "incomplete", "failed", "cancelled"]
@@ -44,13 +43,7 @@ def item_id(prefix: str) -> str:
 
 def response_not_found(response_id: str) -> Reject:
     """The 404 for a response id nobody stored."""
-    error = {
-        "message": f"Response with id '{response_id}' not found.",
-        "type": "invalid_request_error",
-        "param": None,
-        "code": None,
-    }
-    return Reject(json_response(404, {"error": error}))
+    return invalid_request(f"Response with id '{response_id}' not found.", None, status=404)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from local.simulator.inference import (
     success,
 )
 from local.simulator.models import Deployment, RecordedRequest
-from local.simulator.reasoning import check_responses, openai_error, reasoning_tokens, spend
+from local.simulator.reasoning import check_responses, reasoning_tokens, spend
 from local.simulator.response_store import (
     Outcome,
     ResponseStore,
@@ -131,7 +131,7 @@ class Responses:
             return None
         if not isinstance(previous, str) or not self._store.exists(previous):
             message = PREVIOUS_NOT_FOUND.format(id=previous)
-            raise openai_error(message, "previous_response_id", "previous_response_not_found")
+            raise invalid_request(message, "previous_response_id", "previous_response_not_found")
         return previous
 
     def _retrieve(self, request: RecordedRequest, params: dict[str, str]) -> Response:
