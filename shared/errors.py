@@ -187,6 +187,7 @@ class UpstreamError(AppError):
         upstream_code: str | None = None,
         extra: dict[str, Any] | None = None,
         hint: str | None = None,
+        upstream_param: str | None = None,
     ) -> None:
         super().__init__(message)
         self.upstream_status = upstream_status
@@ -194,7 +195,7 @@ class UpstreamError(AppError):
         self.upstream_code = upstream_code
         self.extra = extra or {}
         self.hint = hint
-        self.upstream_param: str | None = None  # the request parameter Azure's 400 names
+        self.upstream_param = upstream_param  # the request parameter Azure's 400 names
 
     def upstream_fields(self) -> dict[str, Any]:
         """What Azure's answer said about itself, when it answered: its status and request id."""

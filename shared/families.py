@@ -35,7 +35,6 @@ from shared import constants as c
 Api = Literal["classic", "v1", "responses", "none"]
 TokenParameter = Literal["max_tokens", "max_completion_tokens", "max_output_tokens"]
 
-EFFORTS: Final = ("none", "minimal", "low", "medium", "high", "xhigh")
 O_SERIES_EFFORTS: Final = ("low", "medium", "high")
 GPT5_EFFORTS: Final = ("minimal", "low", "medium", "high")
 GPT51_EFFORTS: Final = ("none", "low", "medium", "high")

@@ -16,7 +16,6 @@ from shared.wiring import Services
 def list_jobs(
     job_type: str | None, include_retired: str | None, services: Callable[[], Services]
 ) -> Outcome:
-    writer = services().writer
     problems = []
     if job_type is not None and job_type not in PARAMETERS:
         problems.append(
@@ -32,7 +31,8 @@ def list_jobs(
             " ".join(message for message, _, _ in problems),
             details=[{"field": name, "problem": problem} for _, name, problem in problems],
         )
-    entities = [JobEntity.from_table(dict(entity)) for entity in writer.entities()]
+    # the parameters first: a bad one is 400 whatever the app's configuration
+    entities = [JobEntity.from_table(dict(e)) for e in services().writer.entities()]
     jobs = [
         entity.view()
         for entity in entities

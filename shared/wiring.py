@@ -45,7 +45,6 @@ class Services:
     registry: JobRegistry
     writer: RegistryWriter
     learned: LearnedProfiles  # model profiles Azure's refusals taught this process
-    telemetry: Telemetry  # OFF unless a connection string or an OTLP endpoint is set
 
 
 _lock = threading.Lock()
@@ -177,5 +176,4 @@ def _build(settings: Settings, telemetry: Telemetry) -> Services:
         JobRegistry(table, account, ttl_s=settings.registry_cache_ttl_s),
         RegistryWriter(table, account),
         LearnedProfiles(),
-        telemetry,
     )

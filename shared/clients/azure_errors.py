@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from shared.errors import UpstreamAuthFailed, UpstreamError, UpstreamRejected, UpstreamUnavailable
 
@@ -13,8 +13,18 @@ if TYPE_CHECKING:
     from shared.clients.transport import UpstreamResponse
 
 
-def parse_error_body(body: bytes) -> tuple[str | None, str | None, dict[str, Any]]:
-    """Code, message and inner error of an Azure error body.
+class ErrorBody(NamedTuple):
+    code: str | None
+    message: str | None
+    inner: dict[str, Any]
+    param: str | None = None  # the request parameter the error names (`error.param`)
+
+
+NO_ERROR_BODY = ErrorBody(None, None, {})
+
+
+def parse_error_body(body: bytes) -> ErrorBody:
+    """Code, message, inner error and parameter of an Azure error body.
 
     Azure has two shapes: `{"error": {"code", "message", ...}}` (data plane and ARM) and, for a
     bad bearer token on the data plane, `{"statusCode": 401, "message": ...}`. The live data
@@ -23,22 +33,24 @@ def parse_error_body(body: bytes) -> tuple[str | None, str | None, dict[str, Any
     try:
         data = json.loads(body)
     except ValueError:
-        return None, None, {}
+        return NO_ERROR_BODY
     if not isinstance(data, dict):
-        return None, None, {}
+        return NO_ERROR_BODY
     error = data.get("error")
     if isinstance(error, dict):
         code = error.get("code")
         message = error.get("message")
         inner = error.get("innererror") or error.get("inner_error") or {}
-        return (
+        param = error.get("param")
+        return ErrorBody(
             str(code) if code is not None else None,
             str(message) if isinstance(message, str) else None,
             inner if isinstance(inner, dict) else {},
+            param if isinstance(param, str) else None,
         )
     message = data.get("message")
     status = data.get("statusCode")
-    return (
+    return ErrorBody(
         str(status) if status is not None else None,
         message if isinstance(message, str) else None,
         {},
@@ -52,7 +64,7 @@ def error_for_status(
     not_found: Callable[[UpstreamResponse, str | None, str | None], UpstreamError],
 ) -> UpstreamError:
     """Our error for a final non-2xx answer that is not retryable."""
-    code, message, inner = parse_error_body(response.body)
+    code, message, inner, param = parse_error_body(response.body)
     kwargs = response.error_context(code)
     if response.status in (401, 403):
         answered = f"HTTP {response.status}" + (f", {code}" if code else "")
@@ -69,22 +81,10 @@ def error_for_status(
             extra["filtered_categories"] = sorted(
                 name for name, r in results.items() if isinstance(r, dict) and r.get("filtered")
             )
-        rejected = UpstreamRejected(
+        return UpstreamRejected(
             message or f"Azure rejected the request ({response.status}).",
             extra=extra,
+            upstream_param=param,
             **kwargs,
         )
-        rejected.upstream_param = error_param(response.body)
-        return rejected
     return UpstreamUnavailable(f"Azure answered {response.status}.", **kwargs)
-
-
-def error_param(body: bytes) -> str | None:
-    """The request parameter Azure's error names (`error.param`), when it names one."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    error = data.get("error") if isinstance(data, dict) else None
-    param = error.get("param") if isinstance(error, dict) else None
-    return param if isinstance(param, str) else None

@@ -36,6 +36,7 @@ from shared.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from shared.models.requests import not_a_json_constant
 from shared.telemetry.recorder import OFF, Telemetry
 
 logger = logging.getLogger(__name__)
@@ -88,15 +89,11 @@ class UpstreamResponse:
         """The body as JSON (RFC 8259: `NaN` and `Infinity` are not JSON, and the app could not
         answer them as JSON either)."""
         try:
-            return json.loads(self.body, parse_constant=_not_a_json_constant)
+            return json.loads(self.body, parse_constant=not_a_json_constant)
         except ValueError as exc:
             raise UpstreamBadResponse(
                 "Azure answered with a body that is not JSON.", **self.error_context()
             ) from exc
-
-
-def _not_a_json_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def send(
@@ -241,7 +238,7 @@ def _wait_or_stop(
 def _exhausted_error(
     response: UpstreamResponse, wait_s: float | None, *, deadline_hit: bool = False
 ) -> UpstreamError:
-    code, _, _ = parse_error_body(response.body)
+    code = parse_error_body(response.body).code
     kwargs = response.error_context(code)
     error: UpstreamError
     if response.status == 429 or deadline_hit:

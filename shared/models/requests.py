@@ -88,7 +88,7 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         ) from None
     _check_structure(body)
     try:
-        data = json.loads(text, parse_constant=_no_constant)
+        data = json.loads(text, parse_constant=not_a_json_constant)
     except ValueError:
         raise _not_json() from None
     except RecursionError:
@@ -125,7 +125,9 @@ def _check_structure(body: bytes) -> None:
         position = found.end()
 
 
-def _no_constant(name: str) -> Any:
+def not_a_json_constant(name: str) -> Any:
+    """`json.loads`'s `parse_constant`: RFC 8259 has no `NaN` or `Infinity`, and neither do the
+    app's answers."""
     raise ValueError(f"{name} is not JSON")
 
 

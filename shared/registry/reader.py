@@ -18,8 +18,9 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.data.tables import TableClient
 
 from shared import constants as c
-from shared.errors import NotConfigured, RegistryUnavailable
+from shared.errors import RegistryUnavailable
 from shared.registry.entity import JobDefinition, JobEntity
+from shared.registry.table import require_table
 
 logger = logging.getLogger(__name__)
 
@@ -129,13 +130,9 @@ class JobRegistry:
         ) from exc
 
     def _read(self, external_id: str) -> JobDefinition | None:
-        if self._table is None:
-            raise NotConfigured(
-                "Setting AzureWebJobsStorage is missing: the job registry lives in Table storage "
-                "(set a connection string, or AzureWebJobsStorage__tableServiceUri)."
-            )
+        table = require_table(self._table)
         try:
-            entity = self._table.get_entity(self.partition, external_id)
+            entity = table.get_entity(self.partition, external_id)
         except ResourceNotFoundError:
             # No entity, or no table yet (discovery has not run): the job has no definition.
             return None

@@ -12,6 +12,7 @@ from azure.data.tables import TableClient
 
 from shared import constants as c
 from shared.clients.transport import new_session
+from shared.errors import NotConfigured
 
 _TABLE_CLIENT_OPTIONS: dict[str, Any] = {"retry_total": c.REGISTRY_RETRY_TOTAL}
 
@@ -26,6 +27,16 @@ def _transport() -> RequestsTransport:
         connection_timeout=c.REGISTRY_CONNECT_TIMEOUT_S,
         read_timeout=c.REGISTRY_READ_TIMEOUT_S,
     )
+
+
+def require_table(table: TableClient | None) -> TableClient:
+    """The registry's table, or NotConfigured naming the setting that would give it."""
+    if table is None:
+        raise NotConfigured(
+            "Setting AzureWebJobsStorage is missing: the job registry lives in Table storage "
+            "(set a connection string, or AzureWebJobsStorage__tableServiceUri)."
+        )
+    return table
 
 
 def table_client(

@@ -20,9 +20,10 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 from azure.data.tables import TableClient, TableEntity, TableTransactionError, UpdateMode
 
 from shared import constants as c
-from shared.errors import NotConfigured, RegistryUnavailable
+from shared.errors import RegistryUnavailable
 from shared.models.answers import SyncCounts
 from shared.registry.entity import DISCOVERY_OWNED, JobEntity
+from shared.registry.table import require_table
 
 
 class RegistryWriter:
@@ -42,11 +43,7 @@ class RegistryWriter:
         self._outcome: tuple[float, dict[str, Any] | None] | None = None
 
     def table(self) -> TableClient:
-        if self._table is None:
-            raise NotConfigured(
-                "Setting AzureWebJobsStorage is missing: the job registry lives in Table storage."
-            )
-        return self._table
+        return require_table(self._table)
 
     def _ensure_table(self) -> TableClient:
         """The table, created on first use by this process (one request, not one per write)."""

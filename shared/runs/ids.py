@@ -58,10 +58,14 @@ def is_batch_id(value: str) -> bool:
     return _BATCH_RUN_ID.fullmatch(value) is not None
 
 
+def is_response_id(value: str) -> bool:
+    return _RESPONSE_RUN_ID.fullmatch(value) is not None
+
+
 def parse_run_id(run_id: str) -> SyncRun | BatchRun | ResponseRun:
     if is_batch_id(run_id):
         return BatchRun(run_id)
-    if _RESPONSE_RUN_ID.fullmatch(run_id):
+    if is_response_id(run_id):
         return ResponseRun(run_id)
     match = _SYNC_RUN_ID.fullmatch(run_id)
     if match is None or match["deployment"] in {".", ".."}:

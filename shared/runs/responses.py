@@ -14,6 +14,7 @@ from shared.models.azure import Response, TokenDetails
 from shared.runs import links
 from shared.runs.chat_plan import adjusted, called
 from shared.runs.context import RunContext
+from shared.runs.ids import is_response_id
 from shared.runs.links import StatusLink
 from shared.web import Outcome
 from shared.wiring import Services
@@ -75,7 +76,7 @@ def started(
     """A background run Azure accepted: 202 Running with the signed link to poll."""
     run.sync, run.run_id = False, answer.id
     run.telemetry.answered(model=answer.model, response_id=answer.id)
-    if not answer.id.startswith("resp_"):
+    if not is_response_id(answer.id):
         raise UpstreamBadResponse(
             "Azure started a response whose id this app cannot poll.", **response.error_context()
         )

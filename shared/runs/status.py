@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from shared.errors import RunFailed
-from shared.models.answers import SyncStatusAnswer
+from shared.models.answers import ErrorObject, SyncStatusAnswer
 from shared.models.requests import validate_deployment_name
 from shared.runs.batch import poll_batch
 from shared.runs.ids import BatchRun, ResponseRun, parse_run_id
@@ -42,5 +42,6 @@ def poll_run(
         return Outcome(200, answer)
     error = RunFailed("The synchronous run failed; its error was in the run's own response.")
     error.run_id = run.run_id
-    error.answer = answer.to_json() | {"error": error.error_object()}
+    answer.error = ErrorObject(**error.error_object())
+    error.answer = answer.to_json()
     raise error

@@ -341,3 +341,13 @@ def test_a_definition_with_a_model_name_but_no_stored_profile_uses_the_family_ta
     seed_definition(registry_table, "gpt-5-mini", JobType=CHAT, ModelName="gpt-5-mini")
     assert chat("gpt-5-mini", ASK | {"max_tokens": 50}).status == 200
     assert [c.raw_path for c in sim.requests()] == ["/openai/v1/chat/completions"]
+
+
+def test_a_background_response_whose_id_no_poll_accepts_is_502_not_a_dead_link(sim):
+    """Azure's id must be one the status route accepts (`resp_` and up to 128 letters, digits,
+    `_` or `-`): else the 202's link could never be polled."""
+    odd = {"id": "resp_a.b", "object": "response", "status": "queued", "model": "gpt-4o"}
+    sim.add_fault(Fault(method="POST", path="/responses$", status=200, body=odd))
+    reply = chat("gpt-4o", ASK | {"background": True})
+    assert_failed(reply, 502, "UpstreamBadResponse", run_id="resp_a.b")
+    assert "statusQueryUrl" not in reply.body

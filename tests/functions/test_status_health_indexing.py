@@ -164,3 +164,10 @@ def test_importing_function_app_with_no_settings_at_all_succeeds():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "10"
+
+
+def test_a_bad_jobs_query_is_400_before_the_app_needs_any_setting():
+    """No setting at all: the query is refused for what it is, not for what the app lacks."""
+    reply = invoke("jobs_list", "GET", "jobs", params={"job_type": "bogus"})
+    assert (reply.status, reply.body["error"]["code"]) == (400, "InvalidRequest")
+    assert reply.body["error"]["details"] == [{"field": "job_type", "problem": "unknown job type"}]

@@ -4,10 +4,11 @@ import json
 
 import pytest
 
+from shared import constants as c
 from shared import errors
 from shared.models.requests import BatchRunRequest
 from shared.registry.entity import BatchAttributes, JobDefinition
-from shared.runs.batch import batch_request_body
+from shared.runs.batch import BATCH_ENDED, batch_request_body
 
 
 def attributes(**values: str) -> BatchAttributes:
@@ -64,3 +65,9 @@ def test_a_batch_without_any_input_file_is_invalid():
         {"field": "input_file_id", "problem": "required (no job attribute either)"}
     ]
     assert "OpenAI Input File ID" in caught.value.message
+
+
+def test_every_end_state_a_batch_can_reach_has_its_error():
+    """`Batch.state` reads Azure's statuses from the constants; the run answers each end state
+    other than success with its error: the two lists are one."""
+    assert set(BATCH_ENDED) == c.BATCH_FAILED
