@@ -411,7 +411,9 @@ def valid_bodies(fields: FieldStrategies) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def query_values() -> st.SearchStrategy[str | None]:
-    return st.one_of(st.none(), arbitrary_strings())
+    """A `?deployment=`: none, a deployment of the seeded world (the known batch's link is
+    signed for `gpt-4o`: drawn this way, its signed poll happens), or any string."""
+    return st.one_of(st.none(), st.sampled_from(["gpt-4o", "gpt-4o-mini"]), arbitrary_strings())
 
 
 def job_types() -> st.SearchStrategy[str | None]:

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
+
 README = ROOT / "README.md"
 DESIGN = ROOT / "docs" / "design.md"
 README_MAX_BYTES = 10_240

@@ -16,7 +16,7 @@ from functools import partial
 
 import pytest
 from azure.data.tables import TableClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from local.simulator import Simulator
@@ -134,6 +134,7 @@ def known_batch(seeded: str) -> tuple[str, dict[str, str]]:
 
 @fast
 @given(run_id=s.run_ids(), deployment=s.query_values())
+@example(run_id=s.KNOWN_BATCH, deployment="gpt-4o")  # the signed poll, always
 def test_status_any_run_id_and_deployment(sim, known_batch, run_id, deployment):
     """Any run id and deployment; the known batch is polled with its link's signature, which
     holds only for the deployment it was signed with."""

@@ -203,7 +203,7 @@ def test_a_poll_without_this_apps_signature_is_401_with_no_call_to_azure(sim, ba
     sim.clear()
     reply = status(batch_id, sign=False, params={"deployment": "gpt-4o"} | link(batch_id))
     assert_failed(reply, 401, "InvalidStatusLink", run_id=batch_id)
-    assert sim.requests() == [] and sim.token_requests() == []
+    assert_no_call_to_azure(sim)
 
 
 def test_a_missing_input_file_is_400_with_no_call_to_azure(sim):

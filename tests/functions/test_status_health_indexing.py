@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ import azure.functions as func
 import pytest
 
 import function_app
-from local.azurite import connection_string, free_port
+from local.azurite import connection_string
 from local.host import indexed_functions
 from tests.functions.helpers import assert_failed, assert_no_call_to_azure, invoke, status
 from tests.helpers import ROOT
@@ -51,6 +52,7 @@ def test_other_run_ids_are_400_invalid_run_id(run_id):
     assert reply.body["error"]["code"] == "InvalidRunId"
 
 
+@pytest.mark.usefixtures("app_env")  # the app pointed at the simulator: a call would show
 @pytest.mark.parametrize("run_id", ["gpt-4o#sync#Success", "gpt-4o#sync#Failed"])
 @pytest.mark.parametrize("deployment", ["", "a/b", "x" * 65, ".."])
 def test_a_malformed_deployment_query_is_400_whatever_the_run_id(sim, run_id, deployment):
@@ -73,11 +75,18 @@ def test_health_says_only_ok_or_not_configured_from_the_settings_alone(app_env, 
     assert invoke("health", "GET", "health").body == {"status": "not_configured"}
 
 
-def test_the_anonymous_health_check_reads_no_storage_and_calls_no_azure(app_env, app_settings):
-    # storage that would hang for its whole timeout: the check never asks it
-    app_settings.set("AzureWebJobsStorage", connection_string(free_port()))
-    reply = invoke("health", "GET", "health")
+def test_the_anonymous_health_check_reads_no_storage_and_calls_no_azure(sim, app_env, app_settings):
+    # storage that accepts connections and never answers: any read would reach it
+    with socket.socket() as storage:
+        storage.bind(("127.0.0.1", 0))
+        storage.listen()
+        storage.setblocking(False)
+        app_settings.set("AzureWebJobsStorage", connection_string(storage.getsockname()[1]))
+        reply = invoke("health", "GET", "health")
+        with pytest.raises(BlockingIOError):  # no connection is waiting: none was made
+            storage.accept()
     assert (reply.status, reply.body) == (200, {"status": "ok"})
+    assert_no_call_to_azure(sim)
 
 
 def test_health_details_without_settings_says_what_is_missing():

@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from local.host import LocalHost
@@ -270,6 +270,7 @@ def known_batch(host: LocalHost, seeded: str) -> tuple[str, dict[str, str]]:
 
 @over_http
 @given(run_id=s.run_ids(), deployment=s.query_values(), how=hows)
+@example(run_id=s.KNOWN_BATCH, deployment="gpt-4o", how="encoded")  # the signed poll, always
 def test_status_over_http(host, client, sim, known_batch, run_id, deployment, how):
     """Any run id and deployment, anonymously; the known batch with its link's signature."""
     sim.clear()

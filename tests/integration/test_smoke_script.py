@@ -13,10 +13,14 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from local.host import LocalHost
 from local.simulator import Simulator
 from tests.conftest import AppSettings
 from tests.helpers import FUNCTION_KEY, MASTER_KEY, ROOT
+
+pytestmark = pytest.mark.integration
 
 SCRIPT = ROOT / "scripts" / "smoke.py"
 DEPLOYMENT = "gpt-4o"

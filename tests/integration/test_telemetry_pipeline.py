@@ -11,17 +11,16 @@ import os
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from local.otlp import TelemetryReceiver
+from tests.helpers import ROOT
 from tests.tls import loopback_certificate
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 SCRIPT = """
 import json, logging, sys

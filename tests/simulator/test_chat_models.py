@@ -12,6 +12,7 @@ from openai import OpenAI
 
 from local.simulator import DEFAULT_DEPLOYMENTS, REASONING_DEPLOYMENTS, Deployment, Fault, Simulator
 from tests.simulator.conftest import fetch_token
+from tests.simulator.helpers import openai_error, operation_not_supported
 
 GA = "2024-10-21"
 REASONING_VERSION = "2024-12-01-preview"
@@ -23,21 +24,6 @@ DEPLOYMENT_NOT_FOUND = {
         "deployment within the last 5 minutes, please wait a moment and try again.",
     }
 }
-
-
-def operation_not_supported(operation: str, model: str) -> dict[str, Any]:
-    message = (
-        f"The {operation} operation does not work with the specified model, {model}. Please "
-        "choose different model and try again. You can learn more about which models can be "
-        "used with each operation here: https://go.microsoft.com/fwlink/?linkid=2197993."
-    )
-    return {"error": {"code": "OperationNotSupported", "message": message}}
-
-
-def openai_error(message: str, param: str | None, code: str | None) -> dict[str, Any]:
-    return {
-        "error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}
-    }
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from local.simulator import Deployment, Simulator
+from tests.simulator.helpers import openai_error
 
 API_VERSION = "2024-10-21"
 MODELS = {  # deployment name = model name
@@ -42,11 +43,6 @@ def vector(response: requests.Response) -> list[float]:
     assert response.status_code == 200, response.text
     data: list[float] = response.json()["data"][0]["embedding"]
     return data
-
-
-def invalid_request(message: str, param: str | None) -> dict[str, Any]:
-    error = {"message": message, "type": "invalid_request_error", "param": param, "code": None}
-    return {"error": error}
 
 
 @pytest.mark.parametrize(("model", "length"), MODELS.items())
@@ -170,7 +166,7 @@ def test_invalid_dimensions_are_400_naming_dimensions(
 ) -> None:
     response = embed(embedding_sim, session, model, dimensions=dimensions)
     assert response.status_code == 400
-    assert response.json() == invalid_request(message, "dimensions")
+    assert response.json() == openai_error(message, "dimensions")
 
 
 @pytest.mark.parametrize("dimensions", [1536, 256])
@@ -179,7 +175,7 @@ def test_ada_002_refuses_dimensions(
 ) -> None:
     response = embed(embedding_sim, session, "text-embedding-ada-002", dimensions=dimensions)
     assert response.status_code == 400
-    assert response.json() == invalid_request(NO_DIMENSIONS, None)
+    assert response.json() == openai_error(NO_DIMENSIONS, None)
     assert response.headers["apim-request-id"]
 
 

@@ -13,6 +13,7 @@ import requests
 from openai import OpenAI
 
 from local.simulator import DEFAULT_DEPLOYMENTS, REASONING_DEPLOYMENTS, Deployment, Fault, Simulator
+from tests.simulator.helpers import openai_error, operation_not_supported
 
 RESPONSE_KEYS = {
     "id",
@@ -48,21 +49,6 @@ RESPONSE_KEYS = {
     "content_filters",
 }
 ID = re.compile(r"(resp|msg|rs)_[0-9a-f]{50}")
-
-
-def operation_not_supported(model: str) -> dict[str, Any]:
-    message = (
-        f"The responses operation does not work with the specified model, {model}. Please "
-        "choose different model and try again. You can learn more about which models can be "
-        "used with each operation here: https://go.microsoft.com/fwlink/?linkid=2197993."
-    )
-    return {"error": {"code": "OperationNotSupported", "message": message}}
-
-
-def openai_error(message: str, param: str | None, code: str | None) -> dict[str, Any]:
-    return {
-        "error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}
-    }
 
 
 def not_found(response_id: str) -> dict[str, Any]:
@@ -233,7 +219,7 @@ def test_models_without_the_responses_api(models_sim, session, deployment):
     model = next(d.model for d in models_sim.deployments if d.name == deployment)
     refused = create(models_sim, session, model=deployment)
     assert refused.status_code == 400
-    assert refused.json() == operation_not_supported(model)
+    assert refused.json() == operation_not_supported("responses", model)
 
 
 def test_an_unknown_deployment(models_sim, session):

@@ -20,8 +20,8 @@ import pytest
 from local import stack as local_stack
 from local.azurite import Azurite
 from local.simulator import DEFAULT_DEPLOYMENTS, DEPLOYMENTS_FILE_ENV, Simulator
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 READY = "Local stack is ready"
 START_TIMEOUT_S = 120.0  # Azurite, the app's import and a discovery, on a busy 2-core machine

@@ -1,12 +1,12 @@
 """App settings: defaults, derived values, invalid ones named without their value, documented."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from shared import errors
 from shared.settings import SETTING_NAMES, load_settings
+from tests.helpers import ROOT
 
 
 def test_defaults_and_derived_endpoint():
@@ -75,7 +75,7 @@ def test_every_setting_is_in_the_sample_and_the_readme():
     """Every setting a user sets is in the sample with a note and in a table row of the README's
     "Settings at a glance"; docs/settings.md's table also names the identity-based storage URI
     and WEBSITE_HOSTNAME, which the app reads from the platform."""
-    root = Path(__file__).resolve().parents[2]
+    root = ROOT
     sample = json.loads((root / "local.settings.sample.json").read_text())
     ours = set(SETTING_NAMES) - PLATFORM_SETTINGS - {"AzureWebJobsStorage__tableServiceUri"}
     assert ours - set(sample["Values"]) == set()
