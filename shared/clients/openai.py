@@ -75,21 +75,31 @@ class AzureOpenAI:
     def create_chat_completion(
         self, deployment: str, body: dict[str, Any], deadline: Deadline, *, v1: bool = False
     ) -> tuple[ChatCompletion, UpstreamResponse]:
-        """On the classic surface unless `v1` (or the setting) says v1."""
-        if v1 or self._api_version == V1:
-            url, body = self.v1_url("chat/completions"), {"model": deployment} | body
-        else:
-            url = self.deployment_url(deployment, "chat/completions")
-        return self._call(ChatCompletion, "POST", url, deadline, body, _deployment_not_found)
+        """On v1 when `v1` says (the chat plan decides, the setting included), else classic."""
+        return self._post_to(ChatCompletion, "chat/completions", deployment, body, deadline, v1)
 
     def create_embedding(
         self, deployment: str, body: dict[str, Any], deadline: Deadline
     ) -> tuple[Embedding, UpstreamResponse]:
-        if self._api_version == V1:
-            url, body = self.v1_url("embeddings"), {"model": deployment} | body
+        """On v1 when the setting says v1, else classic."""
+        v1 = self._api_version == V1
+        return self._post_to(Embedding, "embeddings", deployment, body, deadline, v1)
+
+    def _post_to(
+        self,
+        model: type[Answer],
+        operation: str,
+        deployment: str,
+        body: dict[str, Any],
+        deadline: Deadline,
+        v1: bool,
+    ) -> tuple[Answer, UpstreamResponse]:
+        """A deployment's operation: on v1 the deployment goes in the body's `model`."""
+        if v1:
+            url, body = self.v1_url(operation), {"model": deployment} | body
         else:
-            url = self.deployment_url(deployment, "embeddings")
-        return self._call(Embedding, "POST", url, deadline, body, _deployment_not_found)
+            url = self.deployment_url(deployment, operation)
+        return self._call(model, "POST", url, deadline, body, _deployment_not_found)
 
     def create_response(
         self, deployment: str, body: dict[str, Any], deadline: Deadline

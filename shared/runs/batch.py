@@ -51,8 +51,7 @@ def submit_batch(
     with run.failures():
         ready = ready_run(run, body, BATCH_JOB, services)
         app, job = ready.app, ready.job
-        app.settings.link_secrets()
-        links.link_origin(origin, app.settings)
+        links.require_linkable(origin, app.settings)
         batch, response = app.openai.create_batch(
             batch_request_body(job.params, job.attributes), ready.deadline
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from shared import constants as c
+from shared.clients.openai import V1
 from shared.clients.transport import Deadline, UpstreamResponse
 from shared.errors import InvalidRequest, UpstreamRejected, UpstreamTimeout
 from shared.families import learn_from_refusal
@@ -50,13 +51,11 @@ def run_chat(
         app, job = ready.app, ready.job
         params, ceilings = governed(job.params, job.attributes)
         known = known_profile(job.deployment, job.definition, app.learned)
-        plan, answer, response = _call(
-            app, job.deployment, params, job.attributes, known, ready, origin
-        )
+        plan, answer, response = _call(ready, params, known, origin)
         plan.adjustments[:0] = ceilings
         if isinstance(answer, Response) and plan.background:
             return responses.started(run, app, answer, response, plan.adjustments, origin)
-        api = app.openai.api_version if plan.surface == "classic" else "v1"
+        api = app.openai.api_version if plan.surface == "classic" else V1
         if isinstance(answer, Response):
             chat = responses.chat_answer(answer, job.deployment, api, response, app)
         else:
@@ -82,22 +81,20 @@ def run_chat(
 
 
 def _call(
-    app: Services,
-    deployment: str,
-    params: ChatRunRequest,
-    attributes: ChatAttributes,
-    known: KnownProfile,
     ready: ReadyRun[ChatRunRequest, ChatAttributes],
+    params: ChatRunRequest,
+    known: KnownProfile,
     origin: str,
 ) -> tuple[ChatPlan, ChatCompletion | Response, UpstreamResponse]:
-    """The call as the profile says; when Azure's refusal teaches the model's profile, the
-    call again with it (once, inside the run's deadline). A background run's status link must
-    be possible before Azure is called (as for batches)."""
-    v1 = app.openai.api_version == "v1"
+    """The call as the profile says, with the run's `params` (within the job's ceilings); when
+    Azure's refusal teaches the model's profile, the call again with it (once, inside the run's
+    deadline). A background run's status link must be possible before Azure is called (as for
+    batches)."""
+    app, deployment, attributes = ready.app, ready.job.deployment, ready.job.attributes
+    v1 = app.openai.api_version == V1
     plan = plan_chat(params, attributes, known, v1_setting=v1)
     if plan.background:
-        app.settings.link_secrets()
-        links.link_origin(origin, app.settings)
+        links.require_linkable(origin, app.settings)
     reasoning = known.profile.reasoning
     try:
         try:

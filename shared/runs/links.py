@@ -51,6 +51,13 @@ def status_query_url(
     return f"{base}/{c.ROUTE_PREFIX}/status/{quote(run_id, safe='')}?{urlencode(query)}"
 
 
+def require_linkable(request_origin: str, settings: Settings) -> None:
+    """NotConfigured, before Azure is called, when this run's status link cannot be made: no
+    secret to sign it, or no origin to put in it (a run Azure started would then run unseen)."""
+    settings.link_secrets()
+    link_origin(request_origin, settings)
+
+
 def link_origin(request_origin: str, settings: Settings) -> str:
     if settings.public_base:
         return settings.public_base

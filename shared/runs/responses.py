@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from shared.clients.openai import V1
 from shared.clients.transport import Deadline, UpstreamResponse
 from shared.errors import ResponseCancelled, ResponseEnded, ResponseFailed, UpstreamBadResponse
 from shared.models.answers import Adjustment, BackgroundAnswer, ChatAnswer
@@ -123,7 +124,7 @@ def poll_response(
                 response_status=answer.status,
             )
             return _running(answer, deployment, response, app, origin, [])
-        chat = chat_answer(answer, deployment or "", "v1", response, app)
+        chat = chat_answer(answer, deployment or "", V1, response, app)
     chat.run_id = response_id
     run.telemetry.answered(
         input_tokens=chat.prompt_tokens,
