@@ -85,16 +85,20 @@ def use_app_settings(settings: dict[str, str]) -> None:
     wiring.reset()
 
 
-def seed_chat_definition(storage: str) -> None:
-    """The deployment's chat definition with `OpenAI Max Tokens`, so registry reads find it."""
+def seed_chat_definition(storage: str, deployment: str = DEPLOYMENT, **properties: str) -> None:
+    """A chat definition registry reads find: by default the benchmarks' deployment with
+    `OpenAI Max Tokens`; else `deployment` with `properties` (a `ModelName`, as discovery
+    writes it)."""
+    if not properties:
+        properties = {"Attributes": json.dumps({c.ATTR_MAX_TOKENS: str(MAX_TOKENS)})}
     with TableServiceClient.from_connection_string(storage) as service:
         table = service.create_table_if_not_exists(c.DEFAULT_JOB_DEFINITIONS_TABLE)
         table.upsert_entity(
             {
                 "PartitionKey": ACCOUNT,
-                "RowKey": DEPLOYMENT,
+                "RowKey": deployment,
                 "JobType": c.JOB_TYPE_CHAT,
-                "Attributes": json.dumps({c.ATTR_MAX_TOKENS: str(MAX_TOKENS)}),
+                **properties,
             }
         )
 

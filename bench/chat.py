@@ -44,14 +44,12 @@ from unittest.mock import patch
 import azure.functions as func
 import openai
 import requests
-from azure.data.tables import TableServiceClient
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 import function_app
 from bench._stack import (
-    ACCOUNT,
     DEPLOYMENT,
     MAX_TOKENS,
     ROOT,
@@ -66,7 +64,7 @@ from bench._stack import (
 )
 from local.invocation import invocation_context
 from local.otlp import TelemetryReceiver
-from local.simulator import DEFAULT_DEPLOYMENTS, Deployment, Simulator
+from local.simulator import DEFAULT_DEPLOYMENTS, REASONING_DEPLOYMENTS, Simulator
 from shared import constants as c
 from shared import wiring
 from shared.telemetry.recorder import OFF, current_run
@@ -82,10 +80,8 @@ RUN_BODY = json.dumps({"user_prompt": PROMPT}).encode()
 RUN_URL = f"http://localhost:7071/api/chat/{DEPLOYMENT}"
 # The current model families, each against the openai SDK's same call on the v1 API: a reasoning
 # model through Chat Completions, a Responses-only model through the Responses API.
-FAMILIES = {
-    "reasoning": Deployment("gpt-5-mini", "gpt-5-mini", "2025-08-07", "GlobalStandard", 50),
-    "responses": Deployment("gpt-5-codex", "gpt-5-codex", "2025-09-15", "GlobalStandard", 50),
-}
+_SERVED = {deployment.name: deployment for deployment in REASONING_DEPLOYMENTS}
+FAMILIES = {"reasoning": _SERVED["gpt-5-mini"], "responses": _SERVED["gpt-5-codex"]}
 
 
 IMPORT_TIMER = (
@@ -174,17 +170,8 @@ def fail(variant: str, problem: str) -> None:
 def seed_families(storage: str) -> None:
     """The families' chat definitions with their model names, as discovery writes them: a run
     reads the model's profile from the registry and makes the one right call."""
-    with TableServiceClient.from_connection_string(storage) as service:
-        table = service.get_table_client(c.DEFAULT_JOB_DEFINITIONS_TABLE)
-        for deployment in FAMILIES.values():
-            table.upsert_entity(
-                {
-                    "PartitionKey": ACCOUNT,
-                    "RowKey": deployment.name,
-                    "JobType": c.JOB_TYPE_CHAT,
-                    "ModelName": deployment.model,
-                }
-            )
+    for deployment in FAMILIES.values():
+        seed_chat_definition(storage, deployment.name, ModelName=deployment.model)
 
 
 # --- the variants ----------------------------------------------------------------------------
@@ -277,14 +264,7 @@ def family_runs(
     body = json.dumps({"user_prompt": PROMPT, "max_tokens": FAMILY_MAX_TOKENS}).encode()
 
     def request() -> func.HttpRequest:
-        return func.HttpRequest(
-            "POST",
-            f"http://localhost:7071/api/chat/{deployment}",
-            headers={"Content-Type": "application/json"},
-            params={},
-            route_params={"deployment": deployment},
-            body=body,
-        )
+        return host_request(deployment, body)
 
     sim.clear()
     samples = measure(function, check_run(f"chat_run ({family})"), request, n=n, warmup=warmup)
@@ -299,15 +279,15 @@ def family_runs(
     return samples
 
 
-def host_request() -> func.HttpRequest:
+def host_request(deployment: str = DEPLOYMENT, body: bytes = RUN_BODY) -> func.HttpRequest:
     """The request as the Functions host hands it to the function (built outside the timing)."""
     return func.HttpRequest(
         "POST",
-        RUN_URL,
+        f"http://localhost:7071/api/chat/{deployment}",
         headers={"Content-Type": "application/json"},
         params={},
-        route_params={"deployment": DEPLOYMENT},
-        body=RUN_BODY,
+        route_params={"deployment": deployment},
+        body=body,
     )
 
 
@@ -615,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with (
         patch.dict(os.environ, clean, clear=True),
-        bench_simulator(deployments=[*DEFAULT_DEPLOYMENTS, *FAMILIES.values()]) as sim,
+        bench_simulator(deployments=[*DEFAULT_DEPLOYMENTS, *REASONING_DEPLOYMENTS]) as sim,
         azurite() as azurite_server,
     ):
         storage = azurite_server.connection_string
