@@ -19,7 +19,9 @@ from typing import Any
 from local.simulator.errors import Reject, invalid_request
 from local.simulator.inference import (
     OPENAI_DEPLOYMENT_PATH,
+    TOKENS_PER_MESSAGE,
     V1_PATH,
+    content_text,
     count_words,
     deployment_for,
     json_body,
@@ -37,7 +39,6 @@ from local.simulator.state import State
 PROMPT_FILTER_MARKER = "[[filter-prompt]]"
 COMPLETION_FILTER_MARKER = "[[filter-completion]]"
 CHAT_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
-TOKENS_PER_MESSAGE = 4
 SYSTEM_FINGERPRINT = "fp_sim"
 PROMPT_FILTERED = (
     "The response was filtered due to the prompt triggering Azure OpenAI's content "
@@ -77,7 +78,7 @@ def _answer(deployment: Deployment, payload: dict[str, Any], api_version: str | 
     messages = _validated_messages(payload)
     limit = _completion_limit(payload)
     effort = check_chat(deployment, payload, api_version)
-    texts = [_content_text(message.get("content")) for message in messages]
+    texts = [content_text(message.get("content")) for message in messages]
     if any(PROMPT_FILTER_MARKER in text for text in texts):
         raise Reject(prompt_filtered())
     prompt_tokens = sum(count_words(text) + TOKENS_PER_MESSAGE for text in texts)
@@ -132,15 +133,6 @@ def _completion_limit(payload: dict[str, Any]) -> int | None:
         for name in ("max_completion_tokens", "max_tokens")
     ]
     return next((limit for limit in limits if limit is not None), None)
-
-
-def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # multimodal parts: count only the text ones
-        parts = [p.get("text") for p in content if isinstance(p, dict)]
-        return " ".join(p for p in parts if isinstance(p, str))
-    return ""
 
 
 def _safe_filter_results(*detected: str) -> dict[str, Any]:

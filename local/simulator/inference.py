@@ -106,3 +106,17 @@ def success(deployment: Deployment, payload: dict[str, Any], tokens: int) -> Res
         "x-ratelimit-remaining-tokens": str(max(0, remaining_tokens)),
     }
     return json_response(200, payload, headers)
+
+
+# Tokens a message costs beyond its words (role, separators): Chat Completions and Responses alike.
+TOKENS_PER_MESSAGE = 4
+
+
+def content_text(content: Any) -> str:
+    """A message's or an item's text: a string, or the text of its parts (images count nothing)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [part.get("text") for part in content if isinstance(part, dict)]
+        return " ".join(part for part in parts if isinstance(part, str))
+    return ""

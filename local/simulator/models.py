@@ -15,10 +15,9 @@ from functools import cached_property
 from types import NoneType
 from typing import Any, cast
 
-from local.simulator.families import Family, family_for
+from local.simulator.families import DATED, Family, family_for
 from local.simulator.responses import JSON_TYPE
 
-DATED_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Each embedding model's vector length, as Azure OpenAI's model list gives it.
 MODEL_DIMENSIONS = {
     "text-embedding-ada-002": 1536,
@@ -124,7 +123,7 @@ class Deployment:
     @property
     def model_label(self) -> str:
         """The ``model`` field of a chat answer, e.g. ``gpt-4o-2024-08-06``."""
-        dated = DATED_VERSION.fullmatch(self.version) is not None
+        dated = DATED.fullmatch(self.version) is not None
         return f"{self.model}-{self.version}" if dated else self.model
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from local.simulator.errors import Reject, azure_error, invalid_request
+from local.simulator.errors import Reject, azure_error, invalid_request, shown
 from local.simulator.families import MAX_COMPLETION_TOKENS_API_VERSION, Family, older_than
 from local.simulator.inference import json_type
 from local.simulator.models import Deployment
@@ -121,7 +121,7 @@ def _check_sampling(
             continue
         if not default_only:
             raise unsupported_parameter(name)
-        message = UNSUPPORTED_DEFAULT_ONLY.format(name=name, value=_shown(value), default=default)
+        message = UNSUPPORTED_DEFAULT_ONLY.format(name=name, value=shown(value), default=default)
         raise invalid_request(message, name, "unsupported_value")
     for name in LOGPROB_PARAMETERS:
         if payload.get(name) not in (None, False):
@@ -156,11 +156,6 @@ def spend(limit: int | None, reasoning: int, words: list[str]) -> tuple[int, lis
         return limit, [], True
     shown = words[: limit - reasoning]
     return reasoning, shown, len(shown) < len(words)
-
-
-def _shown(value: Any) -> str:
-    """A number as the client sent it (0.2, 0, 2)."""
-    return json.dumps(value)
 
 
 def _quoted(value: Any) -> str:

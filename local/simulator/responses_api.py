@@ -24,7 +24,9 @@ from local.simulator.chat import COMPLETION_FILTER_MARKER, PROMPT_FILTER_MARKER,
 from local.simulator.errors import Reject, invalid_request
 from local.simulator.families import Family
 from local.simulator.inference import (
+    TOKENS_PER_MESSAGE,
     V1_PATH,
+    content_text,
     count_words,
     deployment_for,
     json_body,
@@ -48,7 +50,6 @@ from local.simulator.state import State
 RESPONSES_PATH = V1_PATH + r"/responses"
 RESPONSE_PATH = RESPONSES_PATH + r"/(?P<response_id>[^/]+)"
 INPUT_ROLES = ("user", "assistant", "system", "developer")
-TOKENS_PER_MESSAGE = 4
 MIN_OUTPUT_TOKENS = 16  # the Responses API's lower bound of max_output_tokens
 METADATA_MAX_PAIRS = 16
 BACKGROUND_NEEDS_STORE = "Background mode requires store=true."
@@ -183,13 +184,7 @@ def _input_texts(payload: dict[str, Any]) -> tuple[list[str], str | None]:
 
 
 def _item_text(item: dict[str, Any]) -> str:
-    content = item.get("content", item.get("output"))
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # input_text / output_text parts; images count nothing
-        parts = [part.get("text") for part in content if isinstance(part, dict)]
-        return " ".join(part for part in parts if isinstance(part, str))
-    return ""
+    return content_text(item.get("content", item.get("output")))
 
 
 def _flag(payload: dict[str, Any], name: str, *, default: bool) -> bool:
