@@ -33,7 +33,6 @@ from local.simulator.models import (
     Deployment,
     Fault,
     RecordedRequest,
-    check_type,
 )
 from local.simulator.response_store import DEFAULT_RESPONSE_STEP_S, ResponseStore
 from local.simulator.responses_api import Responses
@@ -133,14 +132,6 @@ class Simulator:
         batch_step_s: float = DEFAULT_BATCH_STEP_S,
         response_step_s: float = DEFAULT_RESPONSE_STEP_S,
     ) -> None:
-        for name, value in (
-            ("subscription_id", subscription_id),
-            ("resource_group", resource_group),
-            ("account", account),
-        ):
-            check_type(name, value, str)
-            if not value or "/" in value:
-                raise ValueError(f"{name} must be a non-empty path segment")
         self.host = host
         self.port = port
         self._state = state = State(

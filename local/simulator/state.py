@@ -14,6 +14,24 @@ from local.simulator.models import Deployment, RecordedRequest, check_type, uniq
 REQUEST_LOG_MAX = 10_000  # recorded requests kept per log (data plane, token, ARM)
 
 
+class PathSegment:
+    """An attribute that is one segment of an ARM path (a subscription id, a resource group, an
+    account name): checked whenever it is set, at construction or later (`sim.account = ...`)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name, self._attribute = name, "_" + name
+
+    def __get__(self, instance: object, owner: type | None = None) -> str:
+        value: str = getattr(instance, self._attribute)
+        return value
+
+    def __set__(self, instance: object, value: str) -> None:
+        check_type(self._name, value, str)
+        if not value or "/" in value:
+            raise ValueError(f"{self._name} must be a non-empty path segment")
+        setattr(instance, self._attribute, value)
+
+
 class State:
     """The simulator's shared, mutable state.
 
@@ -21,6 +39,10 @@ class State:
     runs its lines through the chat and embeddings handlers while holding it, and they look
     deployments up under it too.
     """
+
+    subscription_id = PathSegment()
+    resource_group = PathSegment()
+    account = PathSegment()
 
     def __init__(
         self,

@@ -662,6 +662,10 @@ def test_arm_control_api_and_reset(sim: Simulator, session: requests.Session) ->
     assert sim.arm_deployments_url.endswith("/accounts/renamed/deployments")
     with pytest.raises(ValueError):
         sim.arm_page_size = 0
+    for name in ("account", "resource_group", "subscription_id"):
+        for bad in ("", "a/b"):  # checked when set, not only when the simulator is built
+            with pytest.raises(ValueError, match=f"{name} must be a non-empty path segment"):
+                setattr(sim, name, bad)
     sim.reset()
     assert (sim.arm_page_size, sim.account) == (50, "local-aoai")
 
